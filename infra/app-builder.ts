@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type HoneytrailConfig, parseConfig } from '../layers/config/schema';
+import { MainStack } from './stacks/main-stack';
+
+export interface HoneytrailApp {
+  app: App;
+  config: HoneytrailConfig;
+  main: MainStack;
+}
+
+/** The config from the app's context: `honeytrailConfig` (a file) wins over `honeytrail`. */
+export function configFromContext(app: App): HoneytrailConfig {
+  const file = app.node.tryGetContext('honeytrailConfig');
+  if (typeof file === 'string') {
+    return parseConfig(JSON.parse(readFileSync(resolve(file), 'utf8')), file);
+  }
+  const raw = app.node.tryGetContext('honeytrail');
+  // `-c honeytrail='{"...":...}'` on the command line arrives as a string.
+  return parseConfig(typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {}), 'context.honeytrail');
+}
+
+/** Builds the whole app; tests call this with their own context. */
+export function buildApp(props: AppProps = {}, options: { nag?: boolean } = {}): HoneytrailApp {
+  const app = new App(props);
+  const config = configFromContext(app);
+  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  const main = new MainStack(app, 'Main', {
+    stackName: config.stackName,
+    description: 'Shared platform services: credential rotation, audit pipeline and operational monitoring',
+    env: { account, region: config.homeRegion },
+    config,
+  });
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, config, main };
+}

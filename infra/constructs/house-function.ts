@@ -1,0 +1,95 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaNodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag/acknowledge';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface HouseFunctionProps {
+  /** Folder name under functions/ whose handler.ts is the entry point. */
+  readonly handlerDir: string;
+  /** Deployed description: visible to ReadOnlyAccess, so neutral. */
+  readonly description: string;
+  /** Logger/metrics service name, deployed as an environment variable: neutral. */
+  readonly serviceName: string;
+  readonly environment?: Record<string, string>;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The one way this project makes a Lambda function: Node.js 22 on arm64, bundled
+ * by a local esbuild as ESM, X-Ray tracing, a log group with a set retention, and
+ * a role of its own that can write only to that log group (no managed policy).
+ */
+export class HouseFunction extends Construct {
+  readonly function: lambdaNodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new lambdaNodejs.NodejsFunction(this, 'Function', {
+      entry: join(ROOT, 'functions', props.handlerDir, 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      projectRoot: ROOT,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'PlatformServices',
+        ...props.environment,
+      },
+      bundling: {
+        format: lambdaNodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // ESM bundles of CommonJS dependencies still call require(): give them one.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+      },
+    });
+
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (resource must be *).',
+    );
+    acknowledge(
+      this.function,
+      'AwsSolutions-L1',
+      'The runtime is pinned to Node.js 22 on purpose (design.md): upgrades are a reviewed change, not a default.',
+    );
+  }
+
+  /** The ARN pattern of this function's role, for resource policies that must name it. */
+  get roleArn(): string {
+    return this.role.roleArn;
+  }
+
+  get region(): string {
+    return Stack.of(this).region;
+  }
+}

@@ -1,0 +1,83 @@
+import { Lazy, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+/** Data-plane reads that the resource policy keeps from everyone but the named roles. */
+export const STATE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:PartiQLSelect',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ExportTableToPointInTime',
+];
+
+/**
+ * The state of the deployment: the decoy registry, dedupe windows and idempotency
+ * records, in one table (`pk`, `sk`, TTL on `expiresAt`).
+ *
+ * The registry lists every decoy, so whoever reads it knows what not to touch. The
+ * AWS-managed ReadOnlyAccess policy grants dynamodb:GetItem/Query/Scan on every
+ * table, so an identity policy cannot keep it out; the table's resource policy
+ * denies those reads to every principal except the roles registered with
+ * `allowRead` (an explicit Deny beats any Allow). It is encrypted with a key of its
+ * own whose policy gives no one but the account administrators and those roles use.
+ */
+export class StateStore extends Construct {
+  readonly table: dynamodb.TableV2;
+  readonly key: kms.Key;
+  private readonly readers: string[] = [];
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'Platform state encryption',
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: undefined,
+    });
+    const readers = Lazy.list({ produce: () => this.readers }, { omitEmpty: false });
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.key),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+      resourcePolicy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'OnlyPlatformFunctionsRead',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: STATE_READ_ACTIONS,
+            resources: ['*'],
+            conditions: { StringNotEquals: { 'aws:PrincipalArn': readers } },
+          }),
+        ],
+      }),
+    });
+  }
+
+  /** Lets a role read and write the state, and exempts it from the resource policy's Deny. */
+  allowReadWrite(role: iam.IRole): void {
+    this.readers.push(role.roleArn);
+    // Explicit actions instead of grantReadWriteData, whose KMS grant carries wildcards.
+    this.table.grant(
+      role,
+      ...STATE_READ_ACTIONS.slice(0, 4),
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DescribeTable',
+    );
+    this.key.grant(role, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+  }
+}

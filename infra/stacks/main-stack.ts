@@ -1,0 +1,55 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { HoneytrailConfig } from '../../layers/config/schema';
+import { type DecoyPlan, decoyNames, planDecoys } from '../../layers/decoys/catalogue';
+import { AuditTrail } from '../constructs/audit-trail';
+import { DecoyFleet } from '../constructs/decoy-fleet';
+import { Notifications } from '../constructs/notifications';
+import { StateStore } from '../constructs/state-store';
+
+export interface MainStackProps extends StackProps {
+  readonly config: HoneytrailConfig;
+}
+
+/** Deployed resource names derived from the stack name: neutral, like any platform stack's. */
+export function centralBusName(config: HoneytrailConfig): string {
+  return `${config.stackName}-events`;
+}
+
+/**
+ * The home-region stack. It only composes: each concern is a construct with typed
+ * props and outputs. Construct ids become logical ids that ReadOnlyAccess can list,
+ * so they name what the resources look like (platform plumbing), not what they are.
+ */
+export class MainStack extends Stack {
+  readonly plan: DecoyPlan;
+  readonly state: StateStore;
+  readonly notifications: Notifications;
+  readonly decoys: DecoyFleet;
+  readonly trail: AuditTrail;
+
+  constructor(scope: Construct, id: string, props: MainStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.plan = planDecoys(config, { account: this.account, region: this.region, partition: this.partition });
+    const names = decoyNames(config, this.account, this.region);
+
+    this.state = new StateStore(this, 'State');
+    this.notifications = new Notifications(this, 'Notifications', {
+      alertEmail: config.alertEmail,
+      busName: centralBusName(config),
+    });
+    this.trail = new AuditTrail(this, 'AuditTrail', {
+      config,
+      dataEventBucketName: config.decoys.s3.enabled ? names.bucketName : undefined,
+      trailName: `${config.stackName}-audit`,
+    });
+    this.decoys = new DecoyFleet(this, 'SecretRotation', {
+      config,
+      plan: this.plan,
+      names,
+      state: this.state,
+      existingTrailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
+    });
+  }
+}

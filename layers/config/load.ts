@@ -1,0 +1,35 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { type HoneytrailConfig, parseConfig } from './schema';
+
+/**
+ * Reads the config the CDK app would use: cdk.json's `context.honeytrail`, or the
+ * JSON file that `context.honeytrailConfig` (or `--config`) names.
+ */
+export function loadConfig(options: { configFile?: string; cwd?: string } = {}): HoneytrailConfig {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.configFile) return parseConfig(readJson(resolve(cwd, options.configFile)), options.configFile);
+  const cdkJsonPath = resolve(cwd, 'cdk.json');
+  if (!existsSync(cdkJsonPath)) return parseConfig({});
+  const cdkJson = readJson(cdkJsonPath) as { context?: Record<string, unknown> };
+  const fileName = cdkJson.context?.honeytrailConfig;
+  if (typeof fileName === 'string') {
+    const path = resolve(dirname(cdkJsonPath), fileName);
+    return parseConfig(readJson(path), fileName);
+  }
+  return parseConfig(cdkJson.context?.honeytrail ?? {}, 'cdk.json context.honeytrail');
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,268 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration of a deployment. It lives in cdk.json under
+ * `context.honeytrail` (or in the file named by the `honeytrailConfig` context key)
+ * and every field has a default, so an empty object synthesizes.
+ */
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const regionSchema = z.string().regex(REGION, { message: 'expected an AWS region such as eu-west-1' });
+
+/** A schedule expression as EventBridge Scheduler / rules accept it. */
+const scheduleSchema = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, {
+  message: 'expected rate(N unit) or cron(...)',
+});
+
+/** Names that look like a real service's own: lower case words joined by dashes. */
+const wordSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,30}$/, { message: 'expected lower-case letters, digits and dashes' });
+
+const ssmParameterNameSchema = z.string().regex(/^\/[A-Za-z0-9_.\-/]{3,1000}$/, {
+  message: 'expected a parameter path such as /prod/payments/db-password',
+});
+
+export const secretFormats = ['password', 'database-url', 'jwt-signing-key', 'api-token'] as const;
+export type SecretFormat = (typeof secretFormats)[number];
+
+export const ssmDecoySchema = z.object({
+  name: ssmParameterNameSchema,
+  format: z.enum(secretFormats),
+});
+
+export const baitObjectKinds = ['env-file', 'database-dump', 'terraform-state'] as const;
+export type BaitObjectKind = (typeof baitObjectKinds)[number];
+
+const cidrSchema = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, {
+  message: 'expected a CIDR such as 203.0.113.0/24',
+});
+
+const arnSchema = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, { message: 'expected an ARN' });
+
+export const severities = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+
+export const findingKinds = ['decoy-touch', 'anomaly', 'tamper', 'unlogged-use'] as const;
+export type FindingKind = (typeof findingKinds)[number];
+
+export const responseActions = ['notify', 'approve', 'auto'] as const;
+
+export const configSchema = z
+  .object({
+    /** CloudFormation stack name: visible to anyone who can list stacks, so neutral. */
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'expected a CloudFormation stack name' })
+      .default('platform-shared-services'),
+    /** Where the central bus, the registry and every function live. */
+    homeRegion: regionSchema.default('us-east-1'),
+    /** Regions whose CloudTrail events are forwarded to the home region (home and us-east-1 are always added). */
+    monitoredRegions: z.array(regionSchema).default([]),
+    naming: z
+      .object({
+        /** The company-ish prefix that real resources in the account carry, e.g. "acme". Empty: none. */
+        prefix: z.union([wordSchema, z.literal('')]).default(''),
+        environment: wordSchema.default('prod'),
+        /** The service the decoys pretend to belong to. Empty: picked from a vocabulary by `seed`. */
+        service: z.union([wordSchema, z.literal('')]).default(''),
+        /** Picks default names from the vocabulary; change it to get a different, stable set. */
+        seed: z.string().min(1).default('1'),
+      })
+      .strict()
+      .default({ prefix: '', environment: 'prod', service: '', seed: '1' }),
+    decoys: z
+      .object({
+        ssm: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** How many generated parameters when `parameters` is empty. */
+            count: z.number().int().min(1).max(20).default(4),
+            /** Explicit parameters instead of generated ones. */
+            parameters: z.array(ssmDecoySchema).default([]),
+          })
+          .strict()
+          .default({ enabled: true, count: 4, parameters: [] }),
+        s3: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Bucket name; `{account}` and `{region}` are filled in at deploy. Empty: generated. */
+            bucketName: z.string().default(''),
+            objects: z
+              .array(z.enum(baitObjectKinds))
+              .min(1)
+              .default([...baitObjectKinds]),
+          })
+          .strict()
+          .default({ enabled: true, bucketName: '', objects: [...baitObjectKinds] }),
+        iam: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** User name. Empty: generated. */
+            userName: z.union([z.string().regex(/^[\w+=,.@-]{1,64}$/), z.literal('')]).default(''),
+          })
+          .strict()
+          .default({ enabled: true, userName: '' }),
+      })
+      .strict()
+      .default({
+        ssm: { enabled: true, count: 4, parameters: [] },
+        s3: { enabled: true, bucketName: '', objects: [...baitObjectKinds] },
+        iam: { enabled: true, userName: '' },
+      }),
+    /** How often decoy values and the decoy access key are rotated. */
+    refreshSchedule: scheduleSchema.default('rate(1 day)'),
+    /** Where findings are mailed. Empty: no subscription (the topic still exists). */
+    alertEmail: z.union([z.email({ message: 'expected an email address' }), z.literal('')]).default(''),
+    /** New deployments plan every response action and execute none. */
+    dryRun: z.boolean().default(true),
+    trail: z
+      .object({
+        /** `create`: the stack creates the trail it needs. `existing`: use `existingTrailArn`. */
+        mode: z.enum(['create', 'existing']).default('create'),
+        existingTrailArn: z.union([arnSchema, z.literal('')]).default(''),
+        /** The bucket the existing trail writes log files to (for scoring). */
+        existingTrailBucket: z.string().default(''),
+      })
+      .strict()
+      .default({ mode: 'create', existingTrailArn: '', existingTrailBucket: '' }),
+    detection: z
+      .object({
+        /**
+         * `named`: rules list decoy names (a tell to whoever can read rules).
+         * `broad`: rules match the services and the touch function filters against the registry.
+         */
+        ruleStyle: z.enum(['named', 'broad']).default('named'),
+        dedupeWindowMinutes: z.number().int().min(1).max(10080).default(60),
+        allowlist: z
+          .object({
+            principalArns: z.array(z.string().min(1)).default([]),
+            cidrs: z.array(cidrSchema).default([]),
+          })
+          .strict()
+          .default({ principalArns: [], cidrs: [] }),
+        securityHub: z.boolean().default(false),
+        /** How often decoy keys' last use is compared with the touches seen. */
+        unloggedUseSchedule: scheduleSchema.default('rate(1 hour)'),
+      })
+      .strict()
+      .default({
+        ruleStyle: 'named',
+        dedupeWindowMinutes: 60,
+        allowlist: { principalArns: [], cidrs: [] },
+        securityHub: false,
+        unloggedUseSchedule: 'rate(1 hour)',
+      }),
+    scoring: z
+      .object({
+        enabled: z.boolean().default(true),
+        windowMinutes: z.number().int().min(5).max(1440).default(60),
+        trainSchedule: scheduleSchema.default('rate(7 days)'),
+        trainingDays: z.number().int().min(1).max(90).default(14),
+        /** Score above which a principal-window is a finding, in [0,1]. */
+        threshold: z.number().gt(0).lt(1).default(0.62),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        windowMinutes: 60,
+        trainSchedule: 'rate(7 days)',
+        trainingDays: 14,
+        threshold: 0.62,
+      }),
+    response: z
+      .object({
+        /** Principals never acted on automatically, besides the deployer and the stack's own roles. */
+        protectedPrincipals: z.array(z.string().min(1)).default([]),
+        /** Per finding kind: what the state machine may do. */
+        rules: z
+          .array(
+            z
+              .object({
+                kind: z.enum(findingKinds),
+                minSeverity: z.enum(severities).default('low'),
+                action: z.enum(responseActions),
+              })
+              .strict(),
+          )
+          .default([
+            { kind: 'decoy-touch', minSeverity: 'high', action: 'auto' },
+            { kind: 'tamper', minSeverity: 'high', action: 'approve' },
+            { kind: 'anomaly', minSeverity: 'high', action: 'approve' },
+            { kind: 'unlogged-use', minSeverity: 'low', action: 'notify' },
+          ]),
+        rotateKeys: z.boolean().default(true),
+        attachQuarantinePolicy: z.boolean().default(true),
+        approvalTimeoutMinutes: z.number().int().min(1).max(10080).default(60),
+        oldKeyGraceMinutes: z.number().int().min(0).max(10080).default(60),
+      })
+      .strict()
+      .default({
+        protectedPrincipals: [],
+        rules: [
+          { kind: 'decoy-touch', minSeverity: 'high', action: 'auto' },
+          { kind: 'tamper', minSeverity: 'high', action: 'approve' },
+          { kind: 'anomaly', minSeverity: 'high', action: 'approve' },
+          { kind: 'unlogged-use', minSeverity: 'low', action: 'notify' },
+        ],
+        rotateKeys: true,
+        attachQuarantinePolicy: true,
+        approvalTimeoutMinutes: 60,
+        oldKeyGraceMinutes: 60,
+      }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.trail.mode === 'existing' && !config.trail.existingTrailArn) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trail', 'existingTrailArn'],
+        message: 'trail.mode is "existing" but no trail ARN is given',
+      });
+    }
+    const names = config.decoys.ssm.parameters.map((p) => p.name);
+    const dupe = names.find((n, i) => names.indexOf(n) !== i);
+    if (dupe) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['decoys', 'ssm', 'parameters'],
+        message: `parameter ${dupe} is listed twice`,
+      });
+    }
+  });
+
+export type HoneytrailConfig = z.infer<typeof configSchema>;
+export type HoneytrailConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates a raw config and names every wrong key with what it accepts, e.g.
+ * `honeytrail.scoring.windowMinutes: expected number to be >=5 (got 1)`.
+ */
+export function parseConfig(raw: unknown, source = 'honeytrail'): HoneytrailConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = [source, ...issue.path.map(String)].join('.');
+    const got = issue.path.reduce<unknown>(
+      (value, segment) =>
+        value && typeof value === 'object'
+          ? (value as Record<string | number, unknown>)[segment as string]
+          : undefined,
+      raw,
+    );
+    const gotText = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+    return `${key}: ${issue.message}${gotText}`;
+  });
+  throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+}
+
+/** Every region that needs rules: the monitored ones, home, and us-east-1 (IAM's events). */
+export function allRegions(config: HoneytrailConfig): string[] {
+  return [...new Set([config.homeRegion, 'us-east-1', ...config.monitoredRegions])].sort();
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { allRegions, ConfigError, parseConfig } from '../../layers/config/schema';
+
+describe('config', () => {
+  it('an empty config is complete and valid', () => {
+    const config = parseConfig({});
+    expect(config.homeRegion).toBe('us-east-1');
+    expect(config.dryRun).toBe(true);
+    expect(config.decoys.ssm.count).toBeGreaterThan(0);
+    expect(config.refreshSchedule).toBe('rate(1 day)');
+  });
+
+  it('names the wrong key, what it accepts and what it got', () => {
+    expect(() => parseConfig({ scoring: { windowMinutes: 1 } })).toThrow(ConfigError);
+    expect(() => parseConfig({ scoring: { windowMinutes: 1 } })).toThrow(
+      /honeytrail\.scoring\.windowMinutes: .*(got 1)/,
+    );
+    expect(() => parseConfig({ homeRegion: 'moon-1' })).toThrow(
+      /honeytrail\.homeRegion: expected an AWS region/,
+    );
+    expect(() => parseConfig({ refreshSchedule: 'daily' })).toThrow(/refreshSchedule: expected rate/);
+    expect(() => parseConfig({ alertEmail: 'nobody' })).toThrow(/alertEmail: expected an email/);
+  });
+
+  it('rejects unknown keys so a typo does not pass silently', () => {
+    expect(() => parseConfig({ dryrun: false })).toThrow(/dryrun/);
+  });
+
+  it('requires a trail ARN when using an existing trail', () => {
+    expect(() => parseConfig({ trail: { mode: 'existing' } })).toThrow(/trail\.existingTrailArn/);
+  });
+
+  it('always covers the home region and us-east-1 (where IAM events arrive)', () => {
+    expect(allRegions(parseConfig({ homeRegion: 'eu-west-1', monitoredRegions: ['eu-central-1'] }))).toEqual([
+      'eu-central-1',
+      'eu-west-1',
+      'us-east-1',
+    ]);
+  });
+});
