@@ -1,0 +1,120 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app-builder';
+import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+
+describe('config at synth', () => {
+  it('a wrong value fails synth naming the key and what it accepts', () => {
+    expect(() =>
+      buildApp({ context: { honeytrail: { scoring: { threshold: 2 } } } }, { nag: false }),
+    ).toThrow(/context\.honeytrail\.scoring\.threshold: .*got 2/);
+  });
+
+  it('takes the stack name from the config, with a neutral default', () => {
+    expect(synthApp().main.stackName).toBe('platform-shared-services');
+    expect(synthApp({ stackName: 'shared-infra' }).main.stackName).toBe('shared-infra');
+  });
+});
+
+describe('trail', () => {
+  it('logs every management event and S3 object events on the planted bucket only, in every region', () => {
+    const { template, main } = synthApp();
+    const bucket = main.plan.decoys.find((d) => d.kind === 's3-bucket')!;
+    const trails = template().findResources('AWS::CloudTrail::Trail');
+    const [trail] = Object.values(trails) as { Properties: Record<string, unknown> }[];
+    const props = trail!.Properties;
+    expect(props.IsMultiRegionTrail).toBe(true);
+    expect(props.IsLogging).toBe(true);
+    const selectors = main.resolve(props.AdvancedEventSelectors) as {
+      FieldSelectors: { Field: string; Equals?: string[]; StartsWith?: string[] }[];
+    }[];
+    expect(selectors).toHaveLength(2);
+    const [management, data] = selectors;
+    // No readOnly selector: read and write management events both.
+    expect(management!.FieldSelectors).toEqual([{ Field: 'eventCategory', Equals: ['Management'] }]);
+    const arnSelector = data!.FieldSelectors.find((f) => f.Field === 'resources.ARN')!;
+    expect(JSON.stringify(arnSelector.StartsWith)).toContain(bucket.name.split('${')[0]!);
+    expect(JSON.stringify(arnSelector.StartsWith)).toContain(TEST_ACCOUNT);
+  });
+
+  it('never logs data events on its own log bucket', () => {
+    const { template } = synthApp();
+    const [trail] = Object.values(template().findResources('AWS::CloudTrail::Trail')) as {
+      Properties: { S3BucketName: { Ref: string }; AdvancedEventSelectors: unknown };
+    }[];
+    const logBucketId = trail!.Properties.S3BucketName.Ref;
+    expect(JSON.stringify(trail!.Properties.AdvancedEventSelectors)).not.toContain(logBucketId);
+  });
+
+  it('creates no trail when an existing one is configured', () => {
+    const { template } = synthApp({
+      trail: {
+        mode: 'existing',
+        existingTrailArn: `arn:aws:cloudtrail:us-east-1:${TEST_ACCOUNT}:trail/org-trail`,
+      },
+    });
+    template().resourceCountIs('AWS::CloudTrail::Trail', 0);
+  });
+
+  it('the log bucket lets CloudTrail write only for this trail', () => {
+    const { template } = synthApp();
+    template().hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'TrailWrite',
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Condition: { StringEquals: Match.objectLike({ 'aws:SourceArn': Match.anyValue() }) },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('state store (the registry an attacker cannot read)', () => {
+  it('denies data reads to every principal but the stack functions, even with ReadOnlyAccess', () => {
+    const { template } = synthApp();
+    const [table] = Object.values(template().findResources('AWS::DynamoDB::GlobalTable')) as {
+      Properties: {
+        Replicas: { ResourcePolicy: { PolicyDocument: { Statement: Record<string, unknown>[] } } }[];
+      };
+    }[];
+    const statement = table!.Properties.Replicas[0]!.ResourcePolicy.PolicyDocument.Statement[0]!;
+    expect(statement.Effect).toBe('Deny');
+    expect(statement.Principal).toEqual({ AWS: '*' });
+    expect(statement.Action).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']),
+    );
+    const readers = (statement.Condition as { StringNotEquals: { 'aws:PrincipalArn': unknown[] } })
+      .StringNotEquals['aws:PrincipalArn'];
+    expect(readers.length).toBeGreaterThan(0);
+    for (const reader of readers) expect(JSON.stringify(reader)).toMatch(/Role/);
+  });
+
+  it('is encrypted with its own key and recoverable', () => {
+    const { template } = synthApp();
+    template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+});
+
+describe('house functions', () => {
+  it('every function runs Node.js 22 on arm64 with tracing and a retained log group', () => {
+    const { template } = synthApp();
+    const functions = template().findResources('AWS::Lambda::Function');
+    const ours = Object.entries(functions).filter(([id]) => !id.startsWith('CustomS3AutoDelete'));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const [, fn] of ours as [string, { Properties: Record<string, unknown> }][]) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig).toBeDefined();
+    }
+    template().allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
