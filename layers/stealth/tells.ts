@@ -59,8 +59,9 @@ export function tellsIn(value: string, where?: string): Tell[] {
 /** Every string in a JSON value, keys included, with its path. */
 export function collectStrings(value: unknown, path = '$', out: { path: string; value: string }[] = []) {
   if (typeof value === 'string') out.push({ path, value });
-  else if (Array.isArray(value)) value.forEach((item, i) => collectStrings(item, `${path}[${i}]`, out));
-  else if (value && typeof value === 'object') {
+  else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) collectStrings(item, `${path}[${i}]`, out);
+  } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
       out.push({ path: `${path}.<key>`, value: key });
       collectStrings(item, `${path}.${key}`, out);
