@@ -22,11 +22,24 @@ export interface AuditTrailProps {
 export function trailSelectors(
   partition: string,
   dataEventBucketName: string | undefined,
+  scope: { dataEvents: 'planted-bucket' | 'all-buckets'; ownBucketName: string } = {
+    dataEvents: 'planted-bucket',
+    ownBucketName: '',
+  },
 ): cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] {
   const selectors: cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] = [
     { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
   ];
-  if (dataEventBucketName) {
+  if (dataEventBucketName && scope.dataEvents === 'all-buckets') {
+    selectors.push({
+      name: 'Object activity',
+      fieldSelectors: [
+        { field: 'eventCategory', equalTo: ['Data'] },
+        { field: 'resources.type', equalTo: ['AWS::S3::Object'] },
+        { field: 'resources.ARN', notStartsWith: [`arn:${partition}:s3:::${scope.ownBucketName}/`] },
+      ],
+    });
+  } else if (dataEventBucketName) {
     selectors.push({
       name: 'Object activity',
       fieldSelectors: [
@@ -124,7 +137,10 @@ export class AuditTrail extends Construct {
       isMultiRegionTrail: true,
       includeGlobalServiceEvents: true,
       enableLogFileValidation: true,
-      advancedEventSelectors: trailSelectors(stack.partition, props.dataEventBucketName),
+      advancedEventSelectors: trailSelectors(stack.partition, props.dataEventBucketName, {
+        dataEvents: config.trail.dataEvents,
+        ownBucketName: logBucket.bucketName,
+      }),
     });
     trail.node.addDependency(logBucket.policy!);
   }

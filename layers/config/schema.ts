@@ -125,9 +125,20 @@ export const configSchema = z
         existingTrailArn: z.union([arnSchema, z.literal('')]).default(''),
         /** The bucket the existing trail writes log files to (for scoring). */
         existingTrailBucket: z.string().default(''),
+        /**
+         * S3 object events: `planted-bucket` logs them for the one bucket (its name is
+         * then readable in the trail's selectors); `all-buckets` logs every bucket but
+         * the trail's own, so none stands out, at the price of data events for all.
+         */
+        dataEvents: z.enum(['planted-bucket', 'all-buckets']).default('planted-bucket'),
       })
       .strict()
-      .default({ mode: 'create', existingTrailArn: '', existingTrailBucket: '' }),
+      .default({
+        mode: 'create',
+        existingTrailArn: '',
+        existingTrailBucket: '',
+        dataEvents: 'planted-bucket',
+      }),
     detection: z
       .object({
         /**

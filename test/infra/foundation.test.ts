@@ -118,3 +118,16 @@ describe('house functions', () => {
     template().allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 });
+
+describe('trail data events on every bucket (removes the selector tell)', () => {
+  it('logs object events on all buckets except its own', () => {
+    const { template, main } = synthApp({ trail: { dataEvents: 'all-buckets' } });
+    const [trail] = Object.values(template().findResources('AWS::CloudTrail::Trail')) as {
+      Properties: { S3BucketName: { Ref: string }; AdvancedEventSelectors: unknown };
+    }[];
+    const selectors = JSON.stringify(main.resolve(trail!.Properties.AdvancedEventSelectors));
+    expect(selectors).toContain('NotStartsWith');
+    expect(selectors).toContain(trail!.Properties.S3BucketName.Ref);
+    expect(selectors).not.toContain('StartsWith":["arn:');
+  });
+});
