@@ -7,10 +7,12 @@
  * append it to `suites` below.
  */
 import { parseArgs } from 'node:util';
+import * as cloudtrail from './suites/cloudtrail';
 import * as forest from './suites/forest';
+import * as touch from './suites/touch';
 import type { BenchRow, BenchSuite, BenchValue } from './suites/types';
 
-const suites: readonly BenchSuite[] = [forest];
+const suites: readonly BenchSuite[] = [forest, touch, cloudtrail];
 
 const USAGE = `usage: npm run bench -- [--suite NAME[,NAME...]] [--json] [--quick]
   --suite   run only these suites (repeatable); known: ${suites.map((s) => s.name).join(', ')}

@@ -1,5 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { registerApprove } from './commands/approve';
+import { registerAudit } from './commands/audit';
+import { registerDrill } from './commands/drill';
+import { registerLabel } from './commands/label';
 import { registerPlan } from './commands/plan';
+import { registerReplay } from './commands/replay';
+import { registerRevert } from './commands/revert';
+import { registerScore } from './commands/score';
+import { registerTrain } from './commands/train';
 
 /** The `honeytrail` command line. Each command lives in bin/commands/ and registers itself here. */
 export function buildProgram(): Command {
@@ -8,6 +16,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   registerPlan(program);
+  registerReplay(program);
+  registerTrain(program);
+  registerScore(program);
+  registerLabel(program);
+  registerAudit(program);
+  registerApprove(program);
+  registerRevert(program);
+  registerDrill(program);
   return program;
 }
 

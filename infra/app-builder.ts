@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type HoneytrailConfig, parseConfig } from '../layers/config/schema';
-import { MainStack } from './stacks/main-stack';
+import { allRegions, type HoneytrailConfig, parseConfig } from '../layers/config/schema';
+import { centralBusName, MainStack } from './stacks/main-stack';
+import { RegionalStack } from './stacks/regional-stack';
 
 export interface HoneytrailApp {
   app: App;
   config: HoneytrailConfig;
   main: MainStack;
+  /** Event forwarding in every monitored region but home. */
+  regional: RegionalStack[];
 }
 
 /** The config from the app's context: `honeytrailConfig` (a file) wins over `honeytrail`. */
@@ -33,6 +36,21 @@ export function buildApp(props: AppProps = {}, options: { nag?: boolean } = {}):
     env: { account, region: config.homeRegion },
     config,
   });
+  const regional = allRegions(config)
+    .filter((region) => region !== config.homeRegion)
+    .map((region) => {
+      const stack = new RegionalStack(app, `Regional-${region}`, {
+        stackName: `${config.stackName.slice(0, 100)}-${region}`,
+        description: 'Shared platform services: regional event routing',
+        env: { account, region },
+        config,
+        busName: centralBusName(config),
+        trailName: main.trail.trailName,
+        trailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
+      });
+      stack.addStackDependency(main);
+      return stack;
+    });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { app, config, main };
+  return { app, config, main, regional };
 }

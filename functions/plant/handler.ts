@@ -1,2 +1,171 @@
-// Placeholder until the planter lands: answers nothing.
-export const handler = async (): Promise<void> => {};
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { SDK_RETRY } from '../../layers/decoys/aws-errors';
+import { awsPorts } from '../../layers/decoys/aws-ports';
+import {
+  answerCustomResource,
+  type CustomResourceEvent,
+  customResourceEventSchema,
+  customResourceWork,
+  httpsSender,
+  physicalIdOf,
+  responseBody,
+} from '../../layers/decoys/custom-resource';
+import { Planter } from '../../layers/decoys/planter';
+import { cryptoRandom } from '../../layers/decoys/random';
+import { DynamoRegistry, documentClient } from '../../layers/decoys/registry';
+import { readEnvironment } from '../../layers/runtime/env';
+
+/**
+ * The planter: a CloudFormation custom resource (create, update, delete) and the
+ * scheduled refresh ({"action":"refresh"}). Wiring only; the logic is in
+ * layers/decoys (planter.ts, custom-resource.ts).
+ */
+
+const logger = new Logger();
+
+const refreshEventSchema = z.object({
+  action: z.literal('refresh'),
+  /** The schedule's event id (the rule's input template puts it here): the idempotency key. */
+  id: z.string().optional(),
+  time: z.string().optional(),
+});
+type RefreshEvent = z.infer<typeof refreshEventSchema>;
+
+function wire() {
+  const env = readEnvironment({
+    STATE_TABLE: { description: 'the state table, where the registry lives' },
+    EXISTING_TRAIL_ARN: {
+      optional: true,
+      pattern: /^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.+$/,
+    },
+    AWS_REGION: { description: 'set by Lambda' },
+  });
+  const dynamo = new DynamoDBClient({ region: env.AWS_REGION, ...SDK_RETRY });
+  const registry = new DynamoRegistry(documentClient(dynamo), env.STATE_TABLE);
+  const ports = awsPorts(env.AWS_REGION);
+
+  // Duplicate deliveries (CloudFormation or EventBridge retries) do the work once.
+  // One persistence layer per idempotent function: each binds to its own key path.
+  const persistence = (kind: string) =>
+    new DynamoDBPersistenceLayer({
+      tableName: env.STATE_TABLE,
+      keyAttr: 'pk',
+      sortKeyAttr: 'sk',
+      staticPkValue: `requests#${kind}`,
+      expiryAttr: 'expiresAt',
+      awsSdkV3Client: dynamo,
+    });
+
+  const newPlanter = () =>
+    new Planter({
+      ...ports,
+      registry,
+      clock: () => new Date(),
+      random: cryptoRandom,
+      region: env.AWS_REGION,
+      log: logger,
+    });
+
+  const refresh = async (_event: RefreshEvent, _context: Context) => {
+    const result = await newPlanter().refresh();
+    // Counts only (the logs are readable with ReadOnlyAccess): no names, no key ids.
+    logger.info('rotation done', {
+      rotated: result.rotated,
+      parameters: result.parameters,
+      objects: result.objects,
+    });
+    return { rotated: result.rotated, parameters: result.parameters, objects: result.objects };
+  };
+
+  const answer = async (event: CustomResourceEvent, context: Context) => {
+    const planter = newPlanter();
+    return answerCustomResource(event, {
+      work: (e) =>
+        customResourceWork(e, {
+          planter,
+          trail: env.EXISTING_TRAIL_ARN ? { port: ports.trail, arn: env.EXISTING_TRAIL_ARN } : undefined,
+          log: logger,
+        }),
+      sender: httpsSender,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      step: () => planter.step,
+      logHint: logHint(context),
+      log: logger,
+    });
+  };
+
+  return {
+    answer,
+    refreshOnce: makeIdempotent(refresh, {
+      persistenceStore: persistence('refresh'),
+      config: new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 6 * 3600 }),
+    }),
+    answerOnce: makeIdempotent(answer, {
+      persistenceStore: persistence('stack'),
+      config: new IdempotencyConfig({ eventKeyJmesPath: 'RequestId' }),
+    }),
+  };
+}
+
+function logHint(context: Context): string {
+  return `Details: log group ${context.logGroupName}, stream ${context.logStreamName}`;
+}
+
+// Read the environment and build clients once per container. A failure is kept,
+// not thrown: a custom resource request must still get its FAILED answer.
+const wired = (() => {
+  try {
+    return { ok: true as const, ...wire() };
+  } catch (error) {
+    return { ok: false as const, error: error as Error };
+  }
+})();
+
+export const handler = async (event: unknown, context: Context): Promise<unknown> => {
+  logger.addContext(context);
+  const custom = customResourceEventSchema.safeParse(event);
+  if (custom.success) {
+    logger.info('custom resource request', {
+      requestType: custom.data.RequestType,
+      requestId: custom.data.RequestId,
+    });
+    if (!wired.ok) return answerFailed(custom.data, `${wired.error.message}. ${logHint(context)}`);
+    try {
+      return await wired.answerOnce(custom.data, context);
+    } catch (error) {
+      // A duplicate still in progress answers by itself; rethrow so Lambda retries later.
+      if (error instanceof IdempotencyAlreadyInProgressError) throw error;
+      if (error instanceof Error && error.message.startsWith('could not deliver')) throw error;
+      // The idempotency store failed: the work is idempotent, do it without the store.
+      logger.warn('idempotency store unavailable, answering without it', { error: String(error) });
+      return wired.answer(custom.data, context);
+    }
+  }
+
+  if (!wired.ok) throw wired.error;
+  const refresh = refreshEventSchema.safeParse(event);
+  if (refresh.success) return wired.refreshOnce(refresh.data, context);
+
+  // Neither: nothing to answer. Say what arrived and what was expected.
+  const keys = event && typeof event === 'object' ? Object.keys(event).join(', ') : typeof event;
+  throw new Error(
+    `unexpected event (keys: ${keys}): expected {"action":"refresh"} or a CloudFormation custom resource ` +
+      `request (${custom.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+  );
+};
+
+async function answerFailed(event: CustomResourceEvent, reason: string) {
+  const outcome = { status: 'FAILED' as const, physicalResourceId: physicalIdOf(event), reason };
+  logger.error('answering FAILED before any work', { reason });
+  await httpsSender.send(event.ResponseURL, responseBody(event, outcome));
+  return outcome;
+}

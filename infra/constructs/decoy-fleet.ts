@@ -1,4 +1,4 @@
-import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import type { DecoyNames, DecoyPlan } from '../../layers/decoys/catalogue';
+import { encodeSpec } from '../../layers/decoys/spec';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
 import type { StateStore } from './state-store';
@@ -40,6 +41,10 @@ export class DecoyFleet extends Construct {
       enableKeyRotation: true,
       description: `Secrets for ${names.service} (${names.environment})`,
       alias: names.keyAlias,
+      // Only the planted parameters use it, and they are deleted first (the custom
+      // resource depends on the key): nothing is left to decrypt once the stack goes.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
 
     this.plantFunction = new HouseFunction(this, 'Rotation', {
@@ -47,30 +52,26 @@ export class DecoyFleet extends Construct {
       serviceName: 'secret-rotation',
       description: `Rotates ${names.service} credentials`,
       timeout: Duration.minutes(5),
+      // No key id here: it is UUID-shaped and env values are visible. The planter
+      // names the key by its alias, which the plan carries.
       environment: {
         STATE_TABLE: props.state.table.tableName,
-        KEY_ID: this.key.keyId,
-        EXISTING_TRAIL_ARN: props.existingTrailArn ?? '',
+        ...(props.existingTrailArn ? { EXISTING_TRAIL_ARN: props.existingTrailArn } : {}),
       },
     });
     const role = this.plantFunction.role;
     props.state.allowReadWrite(role);
-    this.key.grant(role, 'kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey');
+    // Writing SecureString values only encrypts; the planter never reads them back.
+    this.key.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey');
 
     const arns = (kind: string) => plan.decoys.filter((d) => d.kind === kind).map((d) => d.arn);
     const parameterArns = arns('ssm-parameter');
     if (parameterArns.length > 0) {
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: [
-            'ssm:PutParameter',
-            'ssm:DeleteParameter',
-            'ssm:DeleteParameters',
-            'ssm:GetParameter',
-            'ssm:GetParameters',
-            'ssm:AddTagsToResource',
-            'ssm:DescribeParameters',
-          ],
+          // GetParameter (never decrypted): is a name free before it is claimed.
+          // AddTagsToResource: PutParameter with Tags needs it.
+          actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
           resources: parameterArns,
         }),
       );
@@ -88,16 +89,16 @@ export class DecoyFleet extends Construct {
             's3:PutBucketOwnershipControls',
             's3:PutBucketTagging',
             's3:PutBucketPolicy',
+            // HeadBucket
             's3:ListBucket',
             's3:ListBucketVersions',
-            's3:GetBucketLocation',
           ],
           resources: bucketArns,
         }),
       );
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+          actions: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
           resources: bucketArns.map((arn) => `${arn}/*`),
         }),
       );
@@ -107,20 +108,22 @@ export class DecoyFleet extends Construct {
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: [
-            'iam:CreateUser',
-            'iam:DeleteUser',
+            // Is the name free before it is claimed.
             'iam:GetUser',
+            'iam:CreateUser',
+            // CreateUser with Tags needs it.
             'iam:TagUser',
             'iam:PutUserPolicy',
-            'iam:DeleteUserPolicy',
-            'iam:ListUserPolicies',
-            'iam:PutUserPermissionsBoundary',
-            'iam:DeleteUserPermissionsBoundary',
             'iam:CreateAccessKey',
-            'iam:DeleteAccessKey',
-            'iam:UpdateAccessKey',
             'iam:ListAccessKeys',
-            'iam:GetAccessKeyLastUsed',
+            'iam:DeleteAccessKey',
+            // Removal: whatever DeleteUser requires gone first (a responder may have attached a policy).
+            'iam:ListUserPolicies',
+            'iam:DeleteUserPolicy',
+            'iam:ListAttachedUserPolicies',
+            'iam:DetachUserPolicy',
+            'iam:DeleteLoginProfile',
+            'iam:DeleteUser',
           ],
           resources: userArns,
         }),
@@ -142,11 +145,22 @@ export class DecoyFleet extends Construct {
       );
     }
 
+    // The template is readable (cloudformation:GetTemplate): the plan goes in as
+    // encodeSpec writes it, without breadcrumb links or the plan's own key names.
     this.resource = new CustomResource(this, 'State', {
       serviceToken: this.plantFunction.function.functionArn,
       resourceType: 'Custom::SecretRotation',
-      properties: { Plan: JSON.stringify(plan), StackRegion: stack.region, Naming: config.naming.seed },
+      // The function always answers within its own 5 minutes; this bounds the wait if it
+      // cannot run at all (CloudFormation's default is an hour). Leaves room for Lambda's retries.
+      serviceTimeout: Duration.minutes(20),
+      properties: {
+        Plan: encodeSpec({ service: names.service, environment: names.environment, plan }),
+        StackRegion: stack.region,
+        Naming: config.naming.seed,
+      },
     });
+    // The parameters are encrypted under the key's alias: it must exist first.
+    this.resource.node.addDependency(this.key);
 
     const schedule = new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.expression(config.refreshSchedule),
@@ -154,7 +168,12 @@ export class DecoyFleet extends Construct {
     });
     schedule.addTarget(
       new targets.LambdaFunction(this.plantFunction.function, {
-        event: events.RuleTargetInput.fromObject({ action: 'refresh' }),
+        // The event id makes a redelivered schedule event a no-op (idempotency key).
+        event: events.RuleTargetInput.fromObject({
+          action: 'refresh',
+          id: events.EventField.eventId,
+          time: events.EventField.time,
+        }),
         retryAttempts: 2,
       }),
     );

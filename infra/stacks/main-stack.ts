@@ -2,8 +2,11 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { type DecoyPlan, decoyNames, planDecoys } from '../../layers/decoys/catalogue';
+import { ActivityAnalytics } from '../constructs/activity-analytics';
 import { AuditTrail } from '../constructs/audit-trail';
 import { DecoyFleet } from '../constructs/decoy-fleet';
+import { EventRouting } from '../constructs/event-routing';
+import { IncidentWorkflow } from '../constructs/incident-workflow';
 import { Notifications } from '../constructs/notifications';
 import { StateStore } from '../constructs/state-store';
 
@@ -27,6 +30,10 @@ export class MainStack extends Stack {
   readonly notifications: Notifications;
   readonly decoys: DecoyFleet;
   readonly trail: AuditTrail;
+  readonly routing: EventRouting;
+  readonly workflow: IncidentWorkflow;
+  /** Anomaly scoring; undefined when config scoring.enabled is false. */
+  readonly analytics: ActivityAnalytics | undefined;
 
   constructor(scope: Construct, id: string, props: MainStackProps) {
     super(scope, id, props);
@@ -51,5 +58,26 @@ export class MainStack extends Stack {
       state: this.state,
       existingTrailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
     });
+    this.routing = new EventRouting(this, 'EventRouting', {
+      config,
+      plan: this.plan,
+      state: this.state,
+      notifications: this.notifications,
+      trail: this.trail,
+      decoys: this.decoys,
+    });
+    this.workflow = new IncidentWorkflow(this, 'Workflow', {
+      config,
+      notifications: this.notifications,
+      plantFunction: this.decoys.plantFunction,
+    });
+    this.analytics = config.scoring.enabled
+      ? new ActivityAnalytics(this, 'Analytics', {
+          config,
+          state: this.state,
+          notifications: this.notifications,
+          trail: this.trail,
+        })
+      : undefined;
   }
 }

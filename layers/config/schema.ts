@@ -208,6 +208,19 @@ export const configSchema = z
         attachQuarantinePolicy: z.boolean().default(true),
         approvalTimeoutMinutes: z.number().int().min(1).max(10080).default(60),
         oldKeyGraceMinutes: z.number().int().min(0).max(10080).default(60),
+        /** Where a rotated user's new access key is stored, under `keyStorePath/<user name>`. */
+        keyStore: z.enum(['secrets-manager', 'ssm-parameter']).default('secrets-manager'),
+        keyStorePath: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+            message: 'expected a path such as credentials/iam-users',
+          })
+          .default('credentials/iam-users'),
+        /** CloudWatch alarms checked after acting: any in ALARM reverts the response. Empty: no check. */
+        healthCheckAlarms: z.array(z.string().min(1).max(255)).default([]),
+        healthCheckMinutes: z.number().int().min(1).max(1440).default(10),
+        /** Object-lock retention of response evidence and audit records. */
+        auditRetentionDays: z.number().int().min(1).max(3650).default(365),
       })
       .strict()
       .default({
@@ -222,6 +235,11 @@ export const configSchema = z
         attachQuarantinePolicy: true,
         approvalTimeoutMinutes: 60,
         oldKeyGraceMinutes: 60,
+        keyStore: 'secrets-manager',
+        keyStorePath: 'credentials/iam-users',
+        healthCheckAlarms: [],
+        healthCheckMinutes: 10,
+        auditRetentionDays: 365,
       }),
   })
   .strict()

@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SnsNotifier } from '../../layers/response/aws-adapters';
+import { PowertoolsKpiSink } from '../../layers/response/kpi-metrics';
+import { monotonicClock, runLedger } from '../../layers/response/ledger';
+import { decodePolicy } from '../../layers/response/policy';
+import { S3AuditStore } from '../../layers/response/s3-audit-store';
+import { readEnvironment } from '../../layers/runtime/env';
+
+/**
+ * The state machine's ledger: decides by policy, records every decision and
+ * action before and after, asks for approval and notifies. Retries of the same
+ * state write nothing twice (records are conditional puts named by state).
+ */
+const env = readEnvironment({
+  RECORDS_BUCKET: { description: 'the object-locked bucket of evidence and audit records' },
+  TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/ },
+  RESPONSE_POLICY: { description: 'the response policy as JSON' },
+});
+const policy = decodePolicy(env.RESPONSE_POLICY);
+const logger = new Logger();
+const kpis = new PowertoolsKpiSink(new Metrics());
+const deps = {
+  store: new S3AuditStore(new S3Client({}), env.RECORDS_BUCKET),
+  notifier: new SnsNotifier(new SNSClient({}), env.TOPIC_ARN),
+  policy,
+  now: monotonicClock(),
+  evidenceLocation: `s3://${env.RECORDS_BUCKET}`,
+};
+
+export const handler = async (event: unknown) => {
+  const { result, kpis: produced } = await runLedger(event, deps);
+  kpis.publish(produced);
+  const input = event as { op?: string; record?: string; execution?: { arn?: string } };
+  logger.info('ledger', { op: input.op, record: input.record, execution: input.execution?.arn });
+  return result;
+};

@@ -1,0 +1,41 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { stepPlanSchema } from '../../layers/response/plan';
+import {
+  cleanupNewKeys,
+  IamKeyAdmin,
+  rotateKey,
+  SecretsManagerVault,
+  SsmParameterVault,
+} from '../../layers/response/rotate';
+
+/**
+ * Creates and stores a user's new access key in one step (the secret never
+ * enters the state machine's data), or deletes new keys that were not stored.
+ */
+const logger = new Logger();
+const keys = new IamKeyAdmin(new IAMClient({}));
+const vaults = {
+  'secrets-manager': new SecretsManagerVault(new SecretsManagerClient({})),
+  'ssm-parameter': new SsmParameterVault(new SSMClient({})),
+};
+
+const inputSchema = z.object({ op: z.enum(['rotate', 'cleanup']), plan: stepPlanSchema });
+
+export const handler = async (event: unknown) => {
+  const parsed = inputSchema.safeParse(event);
+  if (!parsed.success) throw new Error(`rotation input is malformed: ${parsed.error.message}`);
+  const { op, plan } = parsed.data;
+  const vault = vaults[plan.keyStore];
+  if (op === 'rotate') {
+    const result = await rotateKey(plan, { keys, vault, now: () => new Date() });
+    logger.info('key rotated', { user: plan.userName, newAccessKeyId: result.newAccessKeyId });
+    return result;
+  }
+  const result = await cleanupNewKeys(plan, { keys, vault });
+  logger.info('new keys cleaned up', { user: plan.userName, ...result });
+  return result;
+};

@@ -1,0 +1,64 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
+import type { HoneytrailConfig } from '../../layers/config/schema';
+import { planDecoys } from '../../layers/decoys/catalogue';
+import { buildDetectionRules, type DetectionContext, type DetectionRule } from '../../layers/detection/rules';
+import { deadLetterQueue, detectionContext, forwardingRules } from '../constructs/event-routing';
+
+export interface RegionalStackProps extends StackProps {
+  readonly config: HoneytrailConfig;
+  /** Name of the central bus in the home region. */
+  readonly busName: string;
+  /** The trail detection depends on (created by the main stack, or the configured one). */
+  readonly trailName: string;
+  readonly trailArn?: string;
+}
+
+/**
+ * One per monitored region other than home: the detection rules on this region's
+ * default bus, forwarding to the central bus in the home region (a stolen key works
+ * against every region's endpoints, and IAM's events arrive in us-east-1 only).
+ *
+ * The patterns are buildDetectionRules' output for the same decoys, with one
+ * difference: CloudFormation cannot reference the main stack's resources from
+ * another region, so the planter's role and the key ARN are left out here. The
+ * central rules in the home region apply the planter exclusion to everything
+ * forwarded, and the touch function checks it again.
+ */
+export class RegionalStack extends Stack {
+  readonly rules: DetectionRule[];
+  readonly context: DetectionContext;
+  readonly forwardingRules: events.CfnRule[];
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    // The decoys live in the home region; only the account and partition come from here.
+    const plan = planDecoys(config, {
+      account: this.account,
+      region: config.homeRegion,
+      partition: this.partition,
+    });
+    const trailArn =
+      props.trailArn ??
+      this.formatArn({
+        service: 'cloudtrail',
+        region: config.homeRegion,
+        resource: 'trail',
+        resourceName: props.trailName,
+      });
+    this.context = detectionContext(config, { busName: props.busName, trailName: props.trailName, trailArn });
+    this.rules = buildDetectionRules(plan.decoys, this.context);
+    const centralBusArn = this.formatArn({
+      service: 'events',
+      region: config.homeRegion,
+      resource: 'event-bus',
+      resourceName: props.busName,
+    });
+    this.forwardingRules = forwardingRules(this, this.rules, {
+      busArn: centralBusArn,
+      deadLetters: deadLetterQueue(this, 'DeadLetters'),
+    });
+  }
+}

@@ -1,0 +1,480 @@
+import {
+  CloudTrailClient,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+} from '@aws-sdk/client-cloudtrail';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteLoginProfileCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  DetachUserPolicyCommand,
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadBucketCommand,
+  ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { AwsCallError, awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
+import type {
+  AccessKey,
+  BucketState,
+  CreateResult,
+  EventSelectorsResponse,
+  IamPort,
+  ObjectVersion,
+  S3Port,
+  SecureStringInput,
+  SsmPort,
+  Tag,
+  TrailPort,
+} from './ports';
+
+/**
+ * The ports over the AWS SDK v3. Each method is one call (or one paginated
+ * listing); "already exists" and "not found" become results where the planter
+ * expects them, everything else an AwsCallError naming the action and resource.
+ * Throttling is retried by the SDK (SDK_RETRY: standard mode, 8 attempts, backoff).
+ */
+
+/** Runs `call`; a listed "not found" code returns `fallback` instead of failing. */
+async function tolerate<T>(
+  action: string,
+  resource: string,
+  codes: string[],
+  fallback: T,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (hasCode(error, ...codes)) return fallback;
+    throw describeAwsError(action, resource, error);
+  }
+}
+
+const awsTags = (tags: Tag[]) => tags.map((t) => ({ Key: t.key, Value: t.value }));
+
+export class AwsSsm implements SsmPort {
+  constructor(private readonly client: SSMClient) {}
+
+  async createSecureString(input: SecureStringInput & { tags: Tag[] }): Promise<CreateResult> {
+    return tolerate<CreateResult>(
+      'ssm:PutParameter',
+      input.name,
+      ['ParameterAlreadyExists'],
+      'exists',
+      async () => {
+        await this.client.send(
+          new PutParameterCommand({
+            Name: input.name,
+            Value: input.value,
+            Type: 'SecureString',
+            KeyId: input.keyId,
+            Description: input.description,
+            Tier: 'Standard',
+            Tags: awsTags(input.tags),
+            Overwrite: false,
+          }),
+        );
+        return 'created';
+      },
+    );
+  }
+
+  async overwriteSecureString(input: SecureStringInput): Promise<void> {
+    await awsCall('ssm:PutParameter', input.name, () =>
+      this.client.send(
+        new PutParameterCommand({
+          Name: input.name,
+          Value: input.value,
+          Type: 'SecureString',
+          KeyId: input.keyId,
+          Description: input.description,
+          Tier: 'Standard',
+          Overwrite: true,
+        }),
+      ),
+    );
+  }
+
+  async deleteParameter(name: string): Promise<void> {
+    await tolerate('ssm:DeleteParameter', name, ['ParameterNotFound'], undefined, async () => {
+      await this.client.send(new DeleteParameterCommand({ Name: name }));
+    });
+  }
+
+  async parameterExists(name: string): Promise<boolean> {
+    // Without decryption: the value is not needed, and no kms:Decrypt is made.
+    return tolerate('ssm:GetParameter', name, ['ParameterNotFound'], false, async () => {
+      await this.client.send(new GetParameterCommand({ Name: name, WithDecryption: false }));
+      return true;
+    });
+  }
+}
+
+const NO_BUCKET = ['NoSuchBucket', 'NotFound'];
+const NO_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
+
+export class AwsS3 implements S3Port {
+  constructor(private readonly client: S3Client) {}
+
+  async headBucket(bucket: string): Promise<BucketState> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return 'owned';
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || hasCode(error, ...NO_BUCKET)) return 'missing';
+      // 403: another account's; 301: in another region, so not one this stack planted here.
+      if (status === 403 || status === 301 || hasCode(error, 'Forbidden', 'PermanentRedirect'))
+        return 'foreign';
+      throw describeAwsError('s3:HeadBucket', bucket, error);
+    }
+  }
+
+  async createBucket(bucket: string, region: string): Promise<CreateResult> {
+    return tolerate<CreateResult>(
+      's3:CreateBucket',
+      bucket,
+      ['BucketAlreadyOwnedByYou'],
+      'exists',
+      async () => {
+        await this.client.send(
+          new CreateBucketCommand({
+            Bucket: bucket,
+            ObjectOwnership: 'BucketOwnerEnforced',
+            // us-east-1 takes no location constraint.
+            CreateBucketConfiguration:
+              region === 'us-east-1' ? undefined : { LocationConstraint: region as never },
+          }),
+        );
+        return 'created';
+      },
+    );
+  }
+
+  async putPublicAccessBlock(bucket: string): Promise<void> {
+    await awsCall('s3:PutBucketPublicAccessBlock', bucket, () =>
+      this.client.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: bucket,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
+      ),
+    );
+  }
+
+  async putOwnershipControls(bucket: string): Promise<void> {
+    await awsCall('s3:PutBucketOwnershipControls', bucket, () =>
+      this.client.send(
+        new PutBucketOwnershipControlsCommand({
+          Bucket: bucket,
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        }),
+      ),
+    );
+  }
+
+  async putEncryption(bucket: string): Promise<void> {
+    // SSE-S3, not the parameters' KMS key: whoever can read the bucket must be able to read the bait.
+    await awsCall('s3:PutEncryptionConfiguration', bucket, () =>
+      this.client.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
+        }),
+      ),
+    );
+  }
+
+  async putVersioning(bucket: string): Promise<void> {
+    await awsCall('s3:PutBucketVersioning', bucket, () =>
+      this.client.send(
+        new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+      ),
+    );
+  }
+
+  async putTagging(bucket: string, tags: Tag[]): Promise<void> {
+    await awsCall('s3:PutBucketTagging', bucket, () =>
+      this.client.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: awsTags(tags) } })),
+    );
+  }
+
+  async putPolicy(bucket: string, policy: string): Promise<void> {
+    await awsCall('s3:PutBucketPolicy', bucket, () =>
+      this.client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy })),
+    );
+  }
+
+  async putObject(input: { bucket: string; key: string; body: string; contentType: string }): Promise<void> {
+    await awsCall('s3:PutObject', `s3://${input.bucket}/${input.key}`, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: input.bucket,
+          Key: input.key,
+          Body: input.body,
+          ContentType: input.contentType,
+          ServerSideEncryption: 'AES256',
+        }),
+      ),
+    );
+  }
+
+  async listObjectVersions(bucket: string): Promise<ObjectVersion[]> {
+    return tolerate('s3:ListBucketVersions', bucket, NO_BUCKET, [] as ObjectVersion[], async () => {
+      const out: ObjectVersion[] = [];
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      for (;;) {
+        const page = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
+        );
+        for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+          if (v.Key) out.push({ key: v.Key, versionId: v.VersionId ?? 'null' });
+        }
+        if (!page.IsTruncated) return out;
+        keyMarker = page.NextKeyMarker;
+        versionMarker = page.NextVersionIdMarker;
+      }
+    });
+  }
+
+  async deleteObjectVersions(bucket: string, versions: ObjectVersion[]): Promise<void> {
+    for (let i = 0; i < versions.length; i += 1000) {
+      const batch = versions.slice(i, i + 1000);
+      const result = await awsCall('s3:DeleteObjectVersion', bucket, () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Quiet: true, Objects: batch.map((v) => ({ Key: v.key, VersionId: v.versionId })) },
+          }),
+        ),
+      );
+      const errors = result.Errors ?? [];
+      if (errors.length > 0) {
+        const first = errors[0];
+        throw new AwsCallError(
+          's3:DeleteObjectVersion',
+          `s3://${bucket}/${first?.Key}`,
+          first?.Code ?? 'UnknownError',
+          first?.Code === 'AccessDenied' ? 'denied' : 'other',
+          `s3:DeleteObjectVersion failed for ${errors.length} of ${batch.length} versions in ${bucket}, ` +
+            `first ${first?.Key} (${first?.VersionId}): ${first?.Code}: ${first?.Message}`,
+        );
+      }
+    }
+  }
+
+  async deleteBucket(bucket: string): Promise<void> {
+    await tolerate('s3:DeleteBucket', bucket, NO_BUCKET, undefined, async () => {
+      await this.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    });
+  }
+}
+
+export class AwsIam implements IamPort {
+  constructor(private readonly client: IAMClient) {}
+
+  private static user(name: string): string {
+    return `user/${name}`;
+  }
+
+  async userExists(userName: string): Promise<boolean> {
+    return tolerate('iam:GetUser', AwsIam.user(userName), NO_ENTITY, false, async () => {
+      await this.client.send(new GetUserCommand({ UserName: userName }));
+      return true;
+    });
+  }
+
+  async createUser(input: {
+    userName: string;
+    tags: Tag[];
+  }): Promise<{ result: CreateResult; userId?: string }> {
+    return tolerate<{ result: CreateResult; userId?: string }>(
+      'iam:CreateUser',
+      AwsIam.user(input.userName),
+      ['EntityAlreadyExists', 'EntityAlreadyExistsException'],
+      { result: 'exists' },
+      async () => {
+        const { User } = await this.client.send(
+          new CreateUserCommand({ UserName: input.userName, Path: '/', Tags: awsTags(input.tags) }),
+        );
+        return { result: 'created', userId: User?.UserId };
+      },
+    );
+  }
+
+  async putUserPolicy(userName: string, policyName: string, document: string): Promise<void> {
+    await awsCall('iam:PutUserPolicy', AwsIam.user(userName), () =>
+      this.client.send(
+        new PutUserPolicyCommand({ UserName: userName, PolicyName: policyName, PolicyDocument: document }),
+      ),
+    );
+  }
+
+  async createAccessKey(userName: string): Promise<AccessKey> {
+    const { AccessKey: key } = await awsCall('iam:CreateAccessKey', AwsIam.user(userName), () =>
+      this.client.send(new CreateAccessKeyCommand({ UserName: userName })),
+    );
+    if (!key?.AccessKeyId || !key.SecretAccessKey)
+      throw new Error(`iam:CreateAccessKey on ${AwsIam.user(userName)} returned no key`);
+    return { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+  }
+
+  async listAccessKeys(userName: string): Promise<{ accessKeyId: string; status: string }[]> {
+    return tolerate('iam:ListAccessKeys', AwsIam.user(userName), NO_ENTITY, [], async () => {
+      const { AccessKeyMetadata } = await this.client.send(new ListAccessKeysCommand({ UserName: userName }));
+      return (AccessKeyMetadata ?? []).flatMap((k) =>
+        k.AccessKeyId ? [{ accessKeyId: k.AccessKeyId, status: k.Status ?? 'Active' }] : [],
+      );
+    });
+  }
+
+  async deleteAccessKey(userName: string, accessKeyId: string): Promise<void> {
+    await tolerate(
+      'iam:DeleteAccessKey',
+      `${AwsIam.user(userName)} key ${accessKeyId}`,
+      NO_ENTITY,
+      undefined,
+      async () => {
+        await this.client.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+      },
+    );
+  }
+
+  async listUserPolicies(userName: string): Promise<string[]> {
+    return tolerate('iam:ListUserPolicies', AwsIam.user(userName), NO_ENTITY, [] as string[], async () => {
+      const { PolicyNames } = await this.client.send(new ListUserPoliciesCommand({ UserName: userName }));
+      return PolicyNames ?? [];
+    });
+  }
+
+  async deleteUserPolicy(userName: string, policyName: string): Promise<void> {
+    await tolerate('iam:DeleteUserPolicy', AwsIam.user(userName), NO_ENTITY, undefined, async () => {
+      await this.client.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: policyName }));
+    });
+  }
+
+  async listAttachedUserPolicies(userName: string): Promise<string[]> {
+    return tolerate(
+      'iam:ListAttachedUserPolicies',
+      AwsIam.user(userName),
+      NO_ENTITY,
+      [] as string[],
+      async () => {
+        const { AttachedPolicies } = await this.client.send(
+          new ListAttachedUserPoliciesCommand({ UserName: userName }),
+        );
+        return (AttachedPolicies ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : []));
+      },
+    );
+  }
+
+  async detachUserPolicy(userName: string, policyArn: string): Promise<void> {
+    await tolerate('iam:DetachUserPolicy', AwsIam.user(userName), NO_ENTITY, undefined, async () => {
+      await this.client.send(new DetachUserPolicyCommand({ UserName: userName, PolicyArn: policyArn }));
+    });
+  }
+
+  async deleteLoginProfile(userName: string): Promise<void> {
+    await tolerate('iam:DeleteLoginProfile', AwsIam.user(userName), NO_ENTITY, undefined, async () => {
+      await this.client.send(new DeleteLoginProfileCommand({ UserName: userName }));
+    });
+  }
+
+  async deleteUser(userName: string): Promise<void> {
+    await tolerate('iam:DeleteUser', AwsIam.user(userName), NO_ENTITY, undefined, async () => {
+      await this.client.send(new DeleteUserCommand({ UserName: userName }));
+    });
+  }
+}
+
+/** CloudTrail in the trail's home region (from its ARN), where its selectors can be read. */
+export class AwsTrail implements TrailPort {
+  private readonly clients = new Map<string, CloudTrailClient>();
+
+  constructor(private readonly makeClient: (region: string) => CloudTrailClient = defaultTrailClient) {}
+
+  private client(trailArn: string): CloudTrailClient {
+    const region = trailArn.split(':')[3];
+    if (!region)
+      throw new Error(`${trailArn} is not a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)`);
+    let client = this.clients.get(region);
+    if (!client) {
+      client = this.makeClient(region);
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  async getEventSelectors(trailArn: string): Promise<EventSelectorsResponse> {
+    return awsCall('cloudtrail:GetEventSelectors', trailArn, () =>
+      this.client(trailArn).send(new GetEventSelectorsCommand({ TrailName: trailArn })),
+    );
+  }
+
+  async getTrailStatus(trailArn: string): Promise<{ isLogging: boolean }> {
+    const status = await awsCall('cloudtrail:GetTrailStatus', trailArn, () =>
+      this.client(trailArn).send(new GetTrailStatusCommand({ Name: trailArn })),
+    );
+    return { isLogging: status.IsLogging === true };
+  }
+}
+
+function defaultTrailClient(region: string): CloudTrailClient {
+  return new CloudTrailClient({ region, ...SDK_RETRY });
+}
+
+export interface AwsPorts {
+  ssm: SsmPort;
+  s3: S3Port;
+  iam: IamPort;
+  trail: TrailPort;
+}
+
+/** The ports with clients configured for retries, in the function's region. */
+export function awsPorts(region: string): AwsPorts {
+  return {
+    ssm: new AwsSsm(new SSMClient({ region, ...SDK_RETRY })),
+    s3: new AwsS3(new S3Client({ region, ...SDK_RETRY })),
+    iam: new AwsIam(new IAMClient({ region, ...SDK_RETRY })),
+    trail: new AwsTrail(),
+  };
+}

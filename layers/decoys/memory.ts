@@ -1,0 +1,341 @@
+import type {
+  AccessKey,
+  BucketState,
+  CreateResult,
+  IamPort,
+  ObjectVersion,
+  RegistryPort,
+  S3Port,
+  SecureStringInput,
+  SsmPort,
+  Tag,
+} from './ports';
+import { RegistryConflictError } from './ports';
+import { DIGITS, randomString, seededRandom, UPPER } from './random';
+import type { RegistryRecord } from './registry';
+
+/**
+ * An in-memory account behind the planter's ports: AWS's rules that matter to the
+ * planter (two access keys per user, DeleteUser conflicts, conditional registry
+ * writes) and a log of every call, any one of which can be made to fail. Tests and
+ * the offline drill use it; nothing here talks to AWS.
+ */
+
+export interface Call {
+  /** AWS style: "iam:CreateAccessKey", "registry:PutItem". */
+  action: string;
+  args: unknown[];
+}
+
+export interface StoredParameter {
+  value: string;
+  keyId: string;
+  description: string;
+  tags: Tag[];
+  version: number;
+}
+
+export interface StoredVersion {
+  versionId: string;
+  body?: string;
+  contentType?: string;
+  deleteMarker?: boolean;
+}
+
+export interface StoredBucket {
+  region: string;
+  publicAccessBlock: boolean;
+  ownership?: string;
+  encryption?: string;
+  versioning: boolean;
+  tags: Tag[];
+  policy?: string;
+  objects: Map<string, StoredVersion[]>;
+}
+
+export interface StoredUser {
+  userId: string;
+  tags: Tag[];
+  policies: Map<string, string>;
+  attached: Set<string>;
+  keys: Map<string, { secretAccessKey: string; status: 'Active' | 'Inactive' }>;
+  loginProfile: boolean;
+}
+
+export class AwsLikeError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class MemoryAccount {
+  readonly calls: Call[] = [];
+  readonly parameters = new Map<string, StoredParameter>();
+  readonly buckets = new Map<string, StoredBucket>();
+  /** Bucket names taken by other accounts (HeadBucket 403). */
+  readonly foreignBuckets = new Set<string>();
+  readonly users = new Map<string, StoredUser>();
+  registryItem: RegistryRecord | undefined;
+
+  /** Decides whether the call about to run fails, and with what. */
+  failure: ((call: Call, index: number) => Error | undefined) | undefined;
+
+  private readonly random = seededRandom('memory-account');
+  private versionCounter = 0;
+
+  /** Fails exactly the call with this index (0-based, counted over all calls from now on). */
+  failCall(index: number, error: Error = new AwsLikeError('InternalFailure', 'injected failure')): void {
+    const start = this.calls.length;
+    this.failure = (_call, i) => (i === start + index ? error : undefined);
+  }
+
+  /** Fails every call to this action. */
+  failAction(action: string, error: Error): void {
+    this.failure = (call) => (call.action === action ? error : undefined);
+  }
+
+  heal(): void {
+    this.failure = undefined;
+  }
+
+  private run<T>(action: string, args: unknown[], effect: () => T): T {
+    const call = { action, args: structuredClone(args) };
+    const index = this.calls.length;
+    this.calls.push(call);
+    const error = this.failure?.(call, index);
+    if (error) throw error;
+    return effect();
+  }
+
+  private async call<T>(action: string, args: unknown[], effect: () => T): Promise<T> {
+    return this.run(action, args, effect);
+  }
+
+  readonly ssm: SsmPort = {
+    createSecureString: (input: SecureStringInput & { tags: Tag[] }) =>
+      this.call('ssm:PutParameter', [input], (): CreateResult => {
+        if (this.parameters.has(input.name)) return 'exists';
+        this.parameters.set(input.name, { ...input, tags: [...input.tags], version: 1 });
+        return 'created';
+      }),
+    overwriteSecureString: (input: SecureStringInput) =>
+      this.call('ssm:PutParameter', [{ ...input, overwrite: true }], () => {
+        const existing = this.parameters.get(input.name);
+        this.parameters.set(input.name, {
+          ...input,
+          tags: existing?.tags ?? [],
+          version: (existing?.version ?? 0) + 1,
+        });
+      }),
+    deleteParameter: (name: string) =>
+      this.call('ssm:DeleteParameter', [name], () => {
+        this.parameters.delete(name);
+      }),
+    parameterExists: (name: string) => this.call('ssm:GetParameter', [name], () => this.parameters.has(name)),
+  };
+
+  private bucket(name: string): StoredBucket {
+    const bucket = this.buckets.get(name);
+    if (!bucket) throw new AwsLikeError('NoSuchBucket', `The specified bucket does not exist: ${name}`);
+    return bucket;
+  }
+
+  readonly s3: S3Port = {
+    headBucket: (bucket) =>
+      this.call('s3:HeadBucket', [bucket], (): BucketState => {
+        if (this.foreignBuckets.has(bucket)) return 'foreign';
+        return this.buckets.has(bucket) ? 'owned' : 'missing';
+      }),
+    createBucket: (bucket, region) =>
+      this.call('s3:CreateBucket', [bucket, region], (): CreateResult => {
+        if (this.foreignBuckets.has(bucket)) throw new AwsLikeError('BucketAlreadyExists', bucket);
+        if (this.buckets.has(bucket)) return 'exists';
+        this.buckets.set(bucket, {
+          region,
+          publicAccessBlock: false,
+          versioning: false,
+          tags: [],
+          objects: new Map(),
+        });
+        return 'created';
+      }),
+    putPublicAccessBlock: (bucket) =>
+      this.call('s3:PutPublicAccessBlock', [bucket], () => {
+        this.bucket(bucket).publicAccessBlock = true;
+      }),
+    putOwnershipControls: (bucket) =>
+      this.call('s3:PutBucketOwnershipControls', [bucket, 'BucketOwnerEnforced'], () => {
+        this.bucket(bucket).ownership = 'BucketOwnerEnforced';
+      }),
+    putEncryption: (bucket) =>
+      this.call('s3:PutBucketEncryption', [bucket, 'AES256'], () => {
+        this.bucket(bucket).encryption = 'AES256';
+      }),
+    putVersioning: (bucket) =>
+      this.call('s3:PutBucketVersioning', [bucket, 'Enabled'], () => {
+        this.bucket(bucket).versioning = true;
+      }),
+    putTagging: (bucket, tags) =>
+      this.call('s3:PutBucketTagging', [bucket, tags], () => {
+        this.bucket(bucket).tags = [...tags];
+      }),
+    putPolicy: (bucket, policy) =>
+      this.call('s3:PutBucketPolicy', [bucket, policy], () => {
+        this.bucket(bucket).policy = policy;
+      }),
+    putObject: (input) =>
+      this.call('s3:PutObject', [input], () => {
+        const bucket = this.bucket(input.bucket);
+        const versions = bucket.objects.get(input.key) ?? [];
+        versions.push({
+          versionId: this.nextVersionId(),
+          body: input.body,
+          contentType: input.contentType,
+        });
+        bucket.objects.set(input.key, versions);
+      }),
+    listObjectVersions: (bucketName) =>
+      this.call('s3:ListObjectVersions', [bucketName], (): ObjectVersion[] => {
+        const bucket = this.buckets.get(bucketName);
+        if (!bucket) return [];
+        return [...bucket.objects.entries()].flatMap(([key, versions]) =>
+          versions.map((v) => ({ key, versionId: v.versionId })),
+        );
+      }),
+    deleteObjectVersions: (bucketName, versions) =>
+      this.call('s3:DeleteObjects', [bucketName, versions], () => {
+        const bucket = this.bucket(bucketName);
+        for (const { key, versionId } of versions) {
+          const left = (bucket.objects.get(key) ?? []).filter((v) => v.versionId !== versionId);
+          if (left.length > 0) bucket.objects.set(key, left);
+          else bucket.objects.delete(key);
+        }
+      }),
+    deleteBucket: (bucketName) =>
+      this.call('s3:DeleteBucket', [bucketName], () => {
+        const bucket = this.buckets.get(bucketName);
+        if (!bucket) return;
+        if (bucket.objects.size > 0)
+          throw new AwsLikeError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+        this.buckets.delete(bucketName);
+      }),
+  };
+
+  private nextVersionId(): string {
+    this.versionCounter++;
+    return `${randomString(this.random, 24, UPPER + DIGITS)}${this.versionCounter}`;
+  }
+
+  private user(name: string): StoredUser {
+    const user = this.users.get(name);
+    if (!user) throw new AwsLikeError('NoSuchEntity', `The user with name ${name} cannot be found.`);
+    return user;
+  }
+
+  readonly iam: IamPort = {
+    userExists: (userName) => this.call('iam:GetUser', [userName], () => this.users.has(userName)),
+    createUser: ({ userName, tags }) =>
+      this.call('iam:CreateUser', [{ userName, path: '/', tags }], () => {
+        if (this.users.has(userName)) return { result: 'exists' as const };
+        const userId = `AIDA${randomString(this.random, 17, UPPER + DIGITS)}`;
+        this.users.set(userName, {
+          userId,
+          tags: [...tags],
+          policies: new Map(),
+          attached: new Set(),
+          keys: new Map(),
+          loginProfile: false,
+        });
+        return { result: 'created' as const, userId };
+      }),
+    putUserPolicy: (userName, policyName, document) =>
+      this.call('iam:PutUserPolicy', [userName, policyName, document], () => {
+        this.user(userName).policies.set(policyName, document);
+      }),
+    createAccessKey: (userName) =>
+      this.call('iam:CreateAccessKey', [userName], (): AccessKey => {
+        const user = this.user(userName);
+        if (user.keys.size >= 2)
+          throw new AwsLikeError('LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2');
+        const key = {
+          accessKeyId: `AKIA${randomString(this.random, 16, UPPER + DIGITS)}`,
+          secretAccessKey: randomString(this.random, 40, `${UPPER}abcdefghijklmnopqrstuvwxyz${DIGITS}+/`),
+        };
+        user.keys.set(key.accessKeyId, { secretAccessKey: key.secretAccessKey, status: 'Active' });
+        return key;
+      }),
+    listAccessKeys: (userName) =>
+      this.call('iam:ListAccessKeys', [userName], () => {
+        const user = this.users.get(userName);
+        return user
+          ? [...user.keys.entries()].map(([accessKeyId, k]) => ({ accessKeyId, status: k.status }))
+          : [];
+      }),
+    deleteAccessKey: (userName, accessKeyId) =>
+      this.call('iam:DeleteAccessKey', [userName, accessKeyId], () => {
+        this.users.get(userName)?.keys.delete(accessKeyId);
+      }),
+    listUserPolicies: (userName) =>
+      this.call('iam:ListUserPolicies', [userName], () => [
+        ...(this.users.get(userName)?.policies.keys() ?? []),
+      ]),
+    deleteUserPolicy: (userName, policyName) =>
+      this.call('iam:DeleteUserPolicy', [userName, policyName], () => {
+        this.users.get(userName)?.policies.delete(policyName);
+      }),
+    listAttachedUserPolicies: (userName) =>
+      this.call('iam:ListAttachedUserPolicies', [userName], () => [
+        ...(this.users.get(userName)?.attached ?? []),
+      ]),
+    detachUserPolicy: (userName, policyArn) =>
+      this.call('iam:DetachUserPolicy', [userName, policyArn], () => {
+        this.users.get(userName)?.attached.delete(policyArn);
+      }),
+    deleteLoginProfile: (userName) =>
+      this.call('iam:DeleteLoginProfile', [userName], () => {
+        const user = this.users.get(userName);
+        if (user) user.loginProfile = false;
+      }),
+    deleteUser: (userName) =>
+      this.call('iam:DeleteUser', [userName], () => {
+        const user = this.users.get(userName);
+        if (!user) return;
+        if (user.keys.size || user.policies.size || user.attached.size || user.loginProfile)
+          throw new AwsLikeError('DeleteConflict', 'Cannot delete entity, must delete access keys first.');
+        this.users.delete(userName);
+      }),
+  };
+
+  readonly registry: RegistryPort = {
+    load: () =>
+      this.call('registry:GetItem', [], () =>
+        this.registryItem ? structuredClone(this.registryItem) : undefined,
+      ),
+    save: (record) =>
+      this.call('registry:PutItem', [record], () => {
+        const stored = this.registryItem?.version ?? 0;
+        if (stored !== record.version)
+          throw new RegistryConflictError(`expected version ${record.version}, found ${stored}`);
+        const next = { ...structuredClone(record), version: record.version + 1 };
+        this.registryItem = structuredClone(next);
+        return next;
+      }),
+    remove: () =>
+      this.call('registry:DeleteItem', [], () => {
+        this.registryItem = undefined;
+      }),
+  };
+
+  /** Current body of an object (latest version that is not a delete marker). */
+  objectBody(bucket: string, key: string): string | undefined {
+    const versions = this.buckets.get(bucket)?.objects.get(key);
+    const latest = versions?.[versions.length - 1];
+    return latest && !latest.deleteMarker ? latest.body : undefined;
+  }
+
+  /** Actions called, in order, for assertions. */
+  actions(): string[] {
+    return this.calls.map((c) => c.action);
+  }
+}

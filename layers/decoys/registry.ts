@@ -1,0 +1,237 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { baitObjectKinds, secretFormats } from '../config/schema';
+import { awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
+import { type Decoy, decoyKinds } from './catalogue';
+import { RegistryConflictError, type RegistryPort } from './ports';
+
+/**
+ * The decoy registry: what the planter planted, so that the scheduled refresh
+ * knows what to rotate, removal knows what is ours to delete, and detection knows
+ * the decoys' current access key ids.
+ *
+ * It lives in the stack's state table, whose resource policy denies reads to every
+ * principal but the stack's own function roles (infra/constructs/state-store.ts):
+ * ReadOnlyAccess grants dynamodb:GetItem on every table, an explicit Deny beats it.
+ *
+ * Item layout: ONE item, so that every change is one conditional write.
+ *
+ *   pk          "inventory"
+ *   sk          "current"
+ *   version     number   optimistic lock: each write requires the version it read
+ *   spec        map      { service, environment, items: Decoy[] }: the plan last applied
+ *   owned       list     [{ kind, name, arn, state, claimedAt, plantedAt?, uniqueId? }]
+ *                        kind: ssm-parameter | s3-bucket | iam-user (objects live in
+ *                        the bucket, the access keys under `keys`)
+ *   keys        list     [{ accessKeyId, userName, status, createdAt, retiredAt?, secretAccessKey? }]
+ *   plantedAt   string   ISO time of the first plant
+ *   updatedAt   string   ISO time of the last write
+ *   rotatedAt   string   ISO time of the last completed rotation (absent: never)
+ *
+ * `state`: `claimed` is written BEFORE the resource is created, `planted` after.
+ * A name that already exists in AWS and was not claimed by an earlier run is not
+ * ours: the planter refuses it and removal never touches it.
+ *
+ * Key `status` (each one is true whatever step a rotation stopped at):
+ *   pending   created; the bait .env may or may not hold it yet
+ *   active    the bait .env holds it
+ *   retiring  replaced; being deleted (may already be gone)
+ *   deleted   deleted from IAM; kept (last RETIRED_KEYS_KEPT) because a stale
+ *             stolen copy used later is still worth a finding
+ * The secret is kept while the key is live so the bait can be rewritten at any
+ * time; it is a deny-all key that the bait bucket publishes anyway.
+ */
+
+export const REGISTRY_KEY = { pk: 'inventory', sk: 'current' } as const;
+export const RETIRED_KEYS_KEPT = 30;
+
+export const ownedKinds = ['ssm-parameter', 's3-bucket', 'iam-user'] as const;
+export type OwnedKind = (typeof ownedKinds)[number];
+
+const ownedSchema = z.object({
+  kind: z.enum(ownedKinds),
+  name: z.string(),
+  arn: z.string(),
+  state: z.enum(['claimed', 'planted']),
+  claimedAt: z.string(),
+  plantedAt: z.string().optional(),
+  /** iam-user: IAM's unique id (AIDA...), which the state file quotes. */
+  uniqueId: z.string().optional(),
+});
+export type OwnedResource = z.infer<typeof ownedSchema>;
+
+export const keyStatuses = ['pending', 'active', 'retiring', 'deleted'] as const;
+export type KeyStatus = (typeof keyStatuses)[number];
+export const LIVE_KEY_STATUSES: readonly KeyStatus[] = ['pending', 'active', 'retiring'];
+
+const keySchema = z.object({
+  accessKeyId: z.string(),
+  userName: z.string(),
+  status: z.enum(keyStatuses),
+  createdAt: z.string(),
+  retiredAt: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+});
+export type AccessKeyRecord = z.infer<typeof keySchema>;
+
+const decoySchema = z.object({
+  kind: z.enum(decoyKinds),
+  name: z.string(),
+  arn: z.string(),
+  format: z.enum(secretFormats).optional(),
+  objectKind: z.enum(baitObjectKinds).optional(),
+  bucket: z.string().optional(),
+});
+
+const recordSchema = z.object({
+  version: z.number().int().min(0),
+  spec: z.object({ service: z.string(), environment: z.string(), items: z.array(decoySchema) }),
+  owned: z.array(ownedSchema),
+  keys: z.array(keySchema),
+  plantedAt: z.string(),
+  updatedAt: z.string(),
+  rotatedAt: z.string().optional(),
+});
+export type RegistryRecord = z.infer<typeof recordSchema>;
+
+export function parseRecord(item: unknown): RegistryRecord {
+  const result = recordSchema.safeParse(item);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`);
+    throw new Error(
+      `the registry item (${REGISTRY_KEY.pk}/${REGISTRY_KEY.sk}) is malformed: ${problems.join('; ')}`,
+    );
+  }
+  return result.data;
+}
+
+/** The registry in the state table. */
+export class DynamoRegistry implements RegistryPort {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private get resource(): string {
+    return `table ${this.tableName} item ${REGISTRY_KEY.pk}/${REGISTRY_KEY.sk}`;
+  }
+
+  async load(): Promise<RegistryRecord | undefined> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { ...REGISTRY_KEY }, ConsistentRead: true }),
+      ));
+    } catch (error) {
+      // A duplicate Delete after the stack is gone finds no table: nothing is registered.
+      if (hasCode(error, 'ResourceNotFoundException')) return undefined;
+      throw describeAwsError('dynamodb:GetItem', this.resource, error);
+    }
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...record } = item;
+    return parseRecord(record);
+  }
+
+  async save(record: RegistryRecord): Promise<RegistryRecord> {
+    const next = { ...record, version: record.version + 1 };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...REGISTRY_KEY, ...next },
+          ConditionExpression:
+            record.version === 0 ? 'attribute_not_exists(pk)' : '#version = :expectedVersion',
+          ExpressionAttributeNames: record.version === 0 ? undefined : { '#version': 'version' },
+          ExpressionAttributeValues:
+            record.version === 0 ? undefined : { ':expectedVersion': record.version },
+        }),
+      );
+    } catch (error) {
+      if (hasCode(error, 'ConditionalCheckFailedException')) {
+        throw new RegistryConflictError(
+          `the registry changed since it was read (expected version ${record.version}): another run is ` +
+            'planting or rotating at the same time; this run stopped, retry it',
+        );
+      }
+      throw describeAwsError('dynamodb:PutItem', this.resource, error);
+    }
+    return next;
+  }
+
+  async remove(): Promise<void> {
+    await awsCall('dynamodb:DeleteItem', this.resource, async () => {
+      try {
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { ...REGISTRY_KEY } }));
+      } catch (error) {
+        if (!hasCode(error, 'ResourceNotFoundException')) throw error;
+      }
+    });
+  }
+}
+
+export function documentClient(client = new DynamoDBClient({ ...SDK_RETRY })): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** A decoy as detection sees it; the access key decoy carries its key ids. */
+export type RegisteredDecoy = Decoy & {
+  /** iam-access-key: keys that exist or may exist (pending, active, retiring). */
+  accessKeyIds?: string[];
+  /** iam-access-key: keys deleted by rotation; a call signed with one is a stale stolen copy. */
+  retiredAccessKeyIds?: string[];
+};
+
+export interface RegistryView {
+  plantedAt: string;
+  updatedAt: string;
+  rotatedAt?: string;
+  decoys: RegisteredDecoy[];
+  /** Without secrets. */
+  accessKeys: Omit<AccessKeyRecord, 'secretAccessKey'>[];
+}
+
+/** What detection may know: the planted (or claimed) decoys and the key ids, never the secret. */
+export function registryView(record: RegistryRecord): RegistryView {
+  const owned = new Set(record.owned.map((o) => `${o.kind}:${o.name}`));
+  const live = record.keys.filter((k) => LIVE_KEY_STATUSES.includes(k.status)).map((k) => k.accessKeyId);
+  const retired = record.keys.filter((k) => k.status === 'deleted').map((k) => k.accessKeyId);
+  // A claimed name may or may not exist yet: detection errs on the side of watching it.
+  const userName = record.owned.find((o) => o.kind === 'iam-user')?.name;
+  const decoys: RegisteredDecoy[] = [];
+  for (const item of record.spec.items as Decoy[]) {
+    switch (item.kind) {
+      case 'kms-key':
+        decoys.push(item);
+        break;
+      case 's3-object':
+        if (item.bucket && owned.has(`s3-bucket:${item.bucket}`)) decoys.push(item);
+        break;
+      case 'iam-access-key':
+        if (userName && item.name.startsWith(`${userName}/`))
+          decoys.push({ ...item, accessKeyIds: live, retiredAccessKeyIds: retired });
+        break;
+      default:
+        if (owned.has(`${item.kind}:${item.name}`)) decoys.push(item);
+    }
+  }
+  return {
+    plantedAt: record.plantedAt,
+    updatedAt: record.updatedAt,
+    rotatedAt: record.rotatedAt,
+    decoys,
+    accessKeys: record.keys.map(({ secretAccessKey: _secret, ...key }) => key),
+  };
+}
+
+/**
+ * Reads the registry for detection code (another function of this stack, whose
+ * role the state table lets read). Undefined when nothing is planted.
+ */
+export async function readRegistry(options: {
+  tableName: string;
+  client?: DynamoDBDocumentClient;
+}): Promise<RegistryView | undefined> {
+  const record = await new DynamoRegistry(options.client ?? documentClient(), options.tableName).load();
+  return record ? registryView(record) : undefined;
+}

@@ -1,0 +1,302 @@
+import type { CloudTrailRecord } from '../cloudtrail/record';
+import type { Severity } from '../config/schema';
+import type { Actor } from '../findings/finding';
+import type { DecoyIndex } from './decoy-index';
+import type { KnownDecoy } from './rules';
+import { type TouchCategory, touchCategories } from './severity';
+import {
+  BUCKET_LISTINGS,
+  BUCKET_READS,
+  BUCKET_WRITES,
+  CLOUDFORMATION_SERVICE,
+  KEY_WRITES,
+  OBJECT_CALLS,
+  PARAMETER_PATH_READS,
+  PARAMETER_READS,
+  PARAMETER_WRITES,
+  RULE_TAMPERING,
+  TRAIL_TAMPERING,
+  USER_WRITE_PREFIXES,
+} from './vocabulary';
+
+/**
+ * From one CloudTrail record to the touches it is: which decoy, who, from where,
+ * which call, allowed or denied, how severe. Pure; the rules decide what reaches
+ * the touch function, this decides what it is (and, in the `broad` rule style, whether
+ * it is anything at all).
+ */
+
+export interface ClassifyContext {
+  trailName: string;
+  trailArn: string;
+  ruleNamePrefix: string;
+  busName: string;
+  /** The planter and other platform roles: their calls on decoys are not touches. */
+  trustedRoleArns: readonly string[];
+}
+
+export interface DecoyRef {
+  kind: string;
+  name: string;
+  arn?: string;
+}
+
+export interface Touch {
+  kind: 'decoy-touch' | 'tamper';
+  category: TouchCategory;
+  severity: Severity;
+  decoy: DecoyRef;
+  actor: Actor;
+  /** For a role session: the role (allowlists name roles, not sessions). */
+  issuerArn?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  region: string;
+  account?: string;
+  eventName: string;
+  eventSource: string;
+  eventId?: string;
+  eventTime: string;
+  outcome: 'allowed' | 'denied';
+  errorCode?: string;
+  /** Other decoys the same call named (GetParameters of two, a path read returning four). */
+  alsoTouched?: DecoyRef[];
+}
+
+export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'not-a-decoy';
+
+export interface Classification {
+  /**
+   * At most one: one call is one touch, of its most severe decoy (the first named on
+   * a tie); the other decoys it named ride along in `alsoTouched`.
+   */
+  touches: Touch[];
+  /** Why a record yields nothing (undefined when it yields touches). */
+  ignored?: IgnoreReason;
+}
+
+type Params = Record<string, unknown>;
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export function actorOf(record: CloudTrailRecord): Actor {
+  const identity = record.userIdentity;
+  const arn = identity?.arn ?? identity?.invokedBy ?? identity?.principalId ?? 'unknown';
+  const type = identity?.type ?? 'Unknown';
+  let sessionName: string | undefined;
+  if (type === 'AssumedRole' && arn.includes(':assumed-role/'))
+    sessionName = arn.split('/').slice(2).join('/');
+  else if (type === 'FederatedUser' && arn.includes(':federated-user/')) sessionName = arn.split('/').at(-1);
+  return {
+    arn,
+    type,
+    ...(identity?.accessKeyId ? { accessKeyId: identity.accessKeyId } : {}),
+    ...(sessionName ? { sessionName } : {}),
+    ...(identity?.accountId ? { account: identity.accountId } : {}),
+  };
+}
+
+export function classifyRecord(
+  record: CloudTrailRecord,
+  index: DecoyIndex,
+  context: ClassifyContext,
+): Classification {
+  const identity = record.userIdentity;
+  const params: Params = record.requestParameters ?? {};
+
+  // 1. Signed by the decoy user: always a touch, whatever the call and its outcome.
+  //    By key id (the registry's, live or retired), by ARN, or by name in the user's account.
+  const userByName = identity?.type === 'IAMUser' ? sameAccountUser(index, identity) : undefined;
+  const signingKey =
+    (identity?.accessKeyId ? index.keyById.get(identity.accessKeyId) : undefined) ??
+    (identity?.arn ? index.keyByUserArn.get(identity.arn) : undefined) ??
+    (userByName ? index.keyByUserArn.get(userByName.arn) : undefined);
+  if (signingKey) return { touches: [touchOf(record, 'key-use', refOf(signingKey))] };
+
+  // 2. The platform's own calls and AWS services acting on their own.
+  const issuer = identity?.sessionContext?.sessionIssuer?.arn;
+  if (
+    (issuer && context.trustedRoleArns.includes(issuer)) ||
+    (identity?.arn && context.trustedRoleArns.includes(identity.arn))
+  ) {
+    return { touches: [], ignored: 'trusted-principal' };
+  }
+  if (identity?.type === 'AWSService') return { touches: [], ignored: 'aws-service' };
+
+  const found = new Map<string, Touch>();
+  const add = (category: TouchCategory, decoy: DecoyRef) => {
+    if (!found.has(`${decoy.kind}\u0000${decoy.name}`)) {
+      found.set(`${decoy.kind}\u0000${decoy.name}`, touchOf(record, category, decoy));
+    }
+  };
+  const name = record.eventName;
+  const deployer = identity?.invokedBy === CLOUDFORMATION_SERVICE;
+
+  switch (record.eventSource) {
+    case 'cloudtrail.amazonaws.com': {
+      if (!TRAIL_TAMPERING.includes(name)) break;
+      const refs = [params.name, params.trailName];
+      if (refs.some((r) => r === context.trailName || r === context.trailArn)) {
+        if (deployer) return { touches: [], ignored: 'deployer' };
+        add('trail-tamper', { kind: 'trail', name: context.trailName, arn: context.trailArn });
+      }
+      break;
+    }
+    case 'events.amazonaws.com': {
+      if (!RULE_TAMPERING.includes(name)) break;
+      const rule = [params.name, params.rule].find(
+        (r): r is string => typeof r === 'string' && r.startsWith(context.ruleNamePrefix),
+      );
+      const bus = name === 'DeleteEventBus' && params.name === context.busName;
+      if (rule || bus) {
+        if (deployer) return { touches: [], ignored: 'deployer' };
+        add('rule-tamper', { kind: bus ? 'event-bus' : 'rule', name: bus ? context.busName : rule! });
+      }
+      break;
+    }
+    case 'ssm.amazonaws.com': {
+      const category: TouchCategory = PARAMETER_WRITES.includes(name)
+        ? 'decoy-change'
+        : PARAMETER_READS.includes(name)
+          ? 'parameter-read'
+          : 'other';
+      const named = [params.name, ...(Array.isArray(params.names) ? params.names : []), params.resourceId];
+      for (const reference of named) {
+        const decoy = index.parameter(reference);
+        if (decoy) add(category, refOf(decoy));
+      }
+      if (PARAMETER_PATH_READS.includes(name)) {
+        for (const decoy of index.parametersUnder(params.path, params.recursive === true)) {
+          add('parameter-path-read', refOf(decoy));
+        }
+      }
+      break;
+    }
+    case 'kms.amazonaws.com': {
+      if (name === 'Decrypt') {
+        const context = params.encryptionContext as Params | undefined;
+        const arn = context?.PARAMETER_ARN;
+        const decoy = typeof arn === 'string' ? index.parametersByArn.get(arn) : undefined;
+        if (decoy) add('parameter-decrypt', refOf(decoy));
+      } else if (KEY_WRITES.includes(name)) {
+        for (const reference of [params.keyId, params.targetKeyId, params.aliasName]) {
+          const decoy = typeof reference === 'string' ? index.keys.get(reference) : undefined;
+          if (decoy) add('decoy-change', refOf(decoy));
+        }
+      }
+      break;
+    }
+    case 's3.amazonaws.com': {
+      for (const [bucket, keys] of s3Targets(record, params)) {
+        const bucketDecoy = index.buckets.get(bucket);
+        if (!bucketDecoy) continue;
+        // The most specific decoy: the object when the call names a key, else the bucket.
+        const decoys =
+          keys.size > 0
+            ? [...keys].map((key) => index.objects.get(`${bucket}/${key}`) ?? bucketDecoy)
+            : [bucketDecoy];
+        for (const decoy of decoys) {
+          if (OBJECT_CALLS.includes(name) || BUCKET_LISTINGS.includes(name))
+            add('object-access', refOf(decoy));
+          else if (BUCKET_WRITES.includes(name)) add('decoy-change', refOf(bucketDecoy));
+          else if (BUCKET_READS.includes(name) || /^(Get|List|Head)/.test(name)) {
+            if (!isServiceLinked(issuer)) add('bucket-read', refOf(bucketDecoy));
+          } else add(/^(Put|Delete|Create|Restore)/.test(name) ? 'decoy-change' : 'other', refOf(decoy));
+        }
+      }
+      break;
+    }
+    case 'iam.amazonaws.com': {
+      const user = typeof params.userName === 'string' ? index.usersByName.get(params.userName) : undefined;
+      const key = typeof params.accessKeyId === 'string' ? index.keyById.get(params.accessKeyId) : undefined;
+      const write = USER_WRITE_PREFIXES.some((prefix) => name.startsWith(prefix));
+      if (user) {
+        if (write) add('decoy-change', refOf(user));
+        else if (!isServiceLinked(issuer)) add('user-read', refOf(user));
+      }
+      if (key && write) add('decoy-change', refOf(key));
+      break;
+    }
+  }
+  const all = [...found.values()];
+  if (all.length === 0) return { touches: [], ignored: 'not-a-decoy' };
+  const primary = all.reduce((best, t) =>
+    SEVERITY_RANK[t.severity] > SEVERITY_RANK[best.severity] ? t : best,
+  );
+  const others = all.filter((t) => t !== primary).map((t) => t.decoy);
+  return { touches: [others.length > 0 ? { ...primary, alsoTouched: others } : primary] };
+}
+
+function sameAccountUser(
+  index: DecoyIndex,
+  identity: NonNullable<CloudTrailRecord['userIdentity']>,
+): KnownDecoy | undefined {
+  const user = identity.userName ? index.usersByName.get(identity.userName) : undefined;
+  return user && identity.accountId && user.arn.includes(`::${identity.accountId}:user/`) ? user : undefined;
+}
+
+/** Roles AWS services assume for themselves (AWS Config, Access Analyzer...): inventory, not intent. */
+function isServiceLinked(issuerArn: string | undefined): boolean {
+  return issuerArn?.includes(':role/aws-service-role/') ?? false;
+}
+
+/** The buckets an S3 record names (request, copy source, resources), each with the keys named in it. */
+function s3Targets(record: CloudTrailRecord, params: Params): Map<string, Set<string>> {
+  const targets = new Map<string, Set<string>>();
+  const add = (bucket: string, key: string | undefined) => {
+    const keys = targets.get(bucket) ?? new Set<string>();
+    if (key) keys.add(key);
+    targets.set(bucket, keys);
+  };
+  if (typeof params.bucketName === 'string') {
+    add(params.bucketName, typeof params.key === 'string' ? params.key : undefined);
+  }
+  const copySource = params['x-amz-copy-source'];
+  if (typeof copySource === 'string') {
+    let source = copySource.replace(/^\//, '').split('?')[0]!;
+    try {
+      source = decodeURIComponent(source);
+    } catch {
+      // Not percent-encoded after all: use it as it is.
+    }
+    const slash = source.indexOf('/');
+    if (slash > 0) add(source.slice(0, slash), source.slice(slash + 1));
+  }
+  for (const resource of record.resources ?? []) {
+    const arn = resource.ARN ?? (resource as { arn?: unknown }).arn;
+    if (typeof arn !== 'string' || !arn.includes(':s3:::')) continue;
+    const path = arn.slice(arn.indexOf(':s3:::') + ':s3:::'.length);
+    const slash = path.indexOf('/');
+    if (slash < 0) add(path, undefined);
+    else add(path.slice(0, slash), path.slice(slash + 1));
+  }
+  return targets;
+}
+
+function refOf(decoy: KnownDecoy): DecoyRef {
+  return { kind: decoy.kind, name: decoy.name, arn: decoy.arn };
+}
+
+function touchOf(record: CloudTrailRecord, category: TouchCategory, decoy: DecoyRef): Touch {
+  const { severity, kind } = touchCategories[category];
+  return {
+    kind,
+    category,
+    severity,
+    decoy,
+    actor: actorOf(record),
+    ...(record.userIdentity?.sessionContext?.sessionIssuer?.arn
+      ? { issuerArn: record.userIdentity.sessionContext.sessionIssuer.arn }
+      : {}),
+    ...(record.sourceIPAddress ? { sourceIp: record.sourceIPAddress } : {}),
+    ...(record.userAgent ? { userAgent: record.userAgent } : {}),
+    region: record.awsRegion,
+    ...(record.recipientAccountId ? { account: record.recipientAccountId } : {}),
+    eventName: record.eventName,
+    eventSource: record.eventSource,
+    ...(record.eventID ? { eventId: record.eventID } : {}),
+    eventTime: record.eventTime,
+    outcome: record.errorCode ? 'denied' : 'allowed',
+    ...(record.errorCode ? { errorCode: record.errorCode } : {}),
+  };
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { decoyKinds } from '../decoys/catalogue';
+import type { KnownDecoy } from './rules';
+
+/**
+ * Reads a decoy list for `replay --decoys`: the `plan --json` format
+ * (`{"decoys":[{kind,name,arn,...}]}`), optionally with the registry's key ids
+ * (`accessKeyIds`, `retiredAccessKeyIds`) on the access key, so that old logs can
+ * be matched on a key id too.
+ */
+const decoySchema = z
+  .object({
+    kind: z.enum(decoyKinds),
+    name: z.string().min(1),
+    arn: z.string().min(1),
+    bucket: z.string().optional(),
+    accessKeyIds: z.array(z.string()).optional(),
+    retiredAccessKeyIds: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+const planSchema = z.object({ decoys: z.array(decoySchema) });
+
+export function parseDecoyPlan(raw: unknown, source: string): KnownDecoy[] {
+  const result = planSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (i) => `${['decoys file', ...i.path.map(String)].join('.')}: ${i.message}`,
+    );
+    throw new Error(`${source} is not a decoy plan (the \`plan --json\` format): ${problems.join('; ')}`);
+  }
+  return result.data.decoys as KnownDecoy[];
+}
+
+export function readDecoyPlan(path: string): KnownDecoy[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read --decoys ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--decoys ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseDecoyPlan(raw, path);
+}

@@ -1,0 +1,40 @@
+import type { Severity } from '../config/schema';
+
+/**
+ * What a matched call amounts to, and the severity and finding kind of each. One
+ * table, so the severity of a touch is decided in one place.
+ */
+export const touchCategories = {
+  /** Any call signed by the decoy user's key: the key leaked and someone holds it. */
+  'key-use': { severity: 'critical', kind: 'decoy-touch', label: 'call signed with the planted access key' },
+  /** The trail stopped, deleted or narrowed. */
+  'trail-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the audit trail' },
+  /** A routing rule or the central bus deleted, disabled or re-pointed. */
+  'rule-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the event routing' },
+  /** A decoy changed or deleted by anyone but the planter. */
+  'decoy-change': { severity: 'high', kind: 'tamper', label: 'change to a planted resource' },
+  'parameter-read': { severity: 'high', kind: 'decoy-touch', label: 'read of a planted parameter' },
+  'parameter-decrypt': { severity: 'high', kind: 'decoy-touch', label: 'decryption of a planted parameter' },
+  /** The decoy was in the answer to a path read, among whatever else lives there. */
+  'parameter-path-read': {
+    severity: 'medium',
+    kind: 'decoy-touch',
+    label: 'path read returning a planted parameter',
+  },
+  /** Object reads, writes and listings in the bait bucket. */
+  'object-access': { severity: 'high', kind: 'decoy-touch', label: 'access to the planted bucket' },
+  /** Bucket settings read: what inventory scanners do to every bucket. */
+  'bucket-read': { severity: 'low', kind: 'decoy-touch', label: 'read of the planted bucket settings' },
+  /** The planted user looked up (GetUser, ListAccessKeys...): inventory scanners again. */
+  'user-read': { severity: 'low', kind: 'decoy-touch', label: 'lookup of the planted user' },
+  /** Any other call naming a decoy. */
+  other: { severity: 'medium', kind: 'decoy-touch', label: 'call naming a planted resource' },
+} as const satisfies Record<string, { severity: Severity; kind: 'decoy-touch' | 'tamper'; label: string }>;
+
+export type TouchCategory = keyof typeof touchCategories;
+
+const ORDER: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export function maxSeverity(a: Severity, b: Severity): Severity {
+  return ORDER[a] >= ORDER[b] ? a : b;
+}

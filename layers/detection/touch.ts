@@ -1,0 +1,242 @@
+import {
+  type CloudTrailEnvelope,
+  type CloudTrailRecord,
+  cloudTrailEnvelopeSchema,
+} from '../cloudtrail/record';
+import { FINDING_SCHEMA_VERSION, type Finding, findingId } from '../findings/finding';
+import type { FindingSink } from '../findings/publish';
+import type { Allowlist } from './allowlist';
+import { type ClassifyContext, classifyRecord, type IgnoreReason, type Touch } from './classify';
+import type { DecoyIndex } from './decoy-index';
+import { touchCategories } from './severity';
+import type { TouchStore, TouchWindow } from './store';
+
+/**
+ * The touch function's logic, with its state, sink and clock as arguments: the
+ * Lambda wires DynamoDB, SNS/EventBridge/Security Hub and the real clock; replay
+ * and the tests wire memory.
+ */
+
+/** EventBridge's own limit on an event: anything larger did not come from it. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+export class MalformedEventError extends Error {
+  override readonly name = 'MalformedEventError';
+}
+export class OversizedEventError extends Error {
+  override readonly name = 'OversizedEventError';
+}
+
+export interface ParsedEvent {
+  envelope: CloudTrailEnvelope;
+  record: CloudTrailRecord;
+  /** What makes two deliveries "the same": the CloudTrail event id, else the envelope id. */
+  deliveryId: string;
+}
+
+/**
+ * Parses what EventBridge hands the function. A wrong shape or size throws an
+ * error naming what is wrong, so that the invocation fails and the event goes to the
+ * dead-letter queue instead of vanishing.
+ */
+export function parseTouchEvent(raw: unknown): ParsedEvent {
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(raw) ?? '', 'utf8');
+  } catch (error) {
+    throw new MalformedEventError(`event is not JSON-serializable: ${(error as Error).message}`);
+  }
+  if (size > MAX_EVENT_BYTES) {
+    throw new OversizedEventError(
+      `event of ${size} bytes is over EventBridge's ${MAX_EVENT_BYTES}-byte limit`,
+    );
+  }
+  const parsed = cloudTrailEnvelopeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${['event', ...issue.path.map(String)].join('.')}: ${issue.message}`,
+    );
+    throw new MalformedEventError(`not a CloudTrail event from EventBridge: ${problems.join('; ')}`);
+  }
+  const envelope = parsed.data;
+  return { envelope, record: envelope.detail, deliveryId: envelope.detail.eventID ?? envelope.id };
+}
+
+export interface TouchSettings {
+  context: ClassifyContext;
+  windowMinutes: number;
+  allowlist: Allowlist;
+  /** How long a claimed alert stays claimed if its invocation dies before publishing. */
+  alertLeaseMs?: number;
+}
+
+export type TouchMetric =
+  | 'Touches'
+  | 'Findings'
+  | 'Duplicates'
+  | 'Allowlisted'
+  | 'Ignored'
+  | 'MalformedEvents'
+  | 'OversizedEvents'
+  | 'PublishFailures';
+
+export interface TouchDependencies {
+  store: TouchStore;
+  sink: FindingSink;
+  now: () => number;
+  count?: (metric: TouchMetric, value?: number) => void;
+}
+
+export type TouchResult = 'alerted' | 'counted' | 'duplicate' | 'allowlisted' | 'pending';
+
+export interface TouchOutcome {
+  touch: Touch;
+  result: TouchResult;
+  findingId?: string;
+}
+
+export interface RecordOutcome {
+  ignored?: IgnoreReason;
+  outcomes: TouchOutcome[];
+}
+
+const DEFAULT_LEASE_MS = 2 * 60_000;
+
+/** Classifies one record and raises, counts or drops each touch in it. */
+export async function processRecord(
+  record: CloudTrailRecord,
+  deliveryId: string,
+  index: DecoyIndex,
+  settings: TouchSettings,
+  deps: TouchDependencies,
+): Promise<RecordOutcome> {
+  const classification = classifyRecord(record, index, settings.context);
+  if (classification.ignored) {
+    deps.count?.('Ignored');
+    return { ignored: classification.ignored, outcomes: [] };
+  }
+  const outcomes: TouchOutcome[] = [];
+  for (const touch of classification.touches)
+    outcomes.push(await processTouch(touch, deliveryId, settings, deps));
+  return { outcomes };
+}
+
+async function processTouch(
+  touch: Touch,
+  deliveryId: string,
+  settings: TouchSettings,
+  deps: TouchDependencies,
+): Promise<TouchOutcome> {
+  if (settings.allowlist(touch)) {
+    deps.count?.('Allowlisted');
+    return { touch, result: 'allowlisted' };
+  }
+  deps.count?.('Touches');
+  const now = deps.now();
+  const eventTime = parseEventTime(touch.eventTime) ?? now;
+  if (touch.category === 'key-use' && touch.actor.accessKeyId) {
+    await deps.store.recordKeyUse(touch.actor.accessKeyId, eventTime);
+  }
+  const subjectKey = findingId([touch.kind, touch.actor.arn, touch.decoy.kind, touch.decoy.name]);
+  const { status, window } = await deps.store.record({
+    subjectKey,
+    deliveryKey: `${deliveryId}\u0000${subjectKey}`,
+    openingFindingId: findingId([subjectKey, eventTime]),
+    eventTime,
+    windowMs: settings.windowMinutes * 60_000,
+    eventName: touch.eventName,
+    eventId: touch.eventId,
+    outcome: touch.outcome,
+    severity: touch.severity,
+    now,
+  });
+  if (status === 'duplicate') deps.count?.('Duplicates');
+
+  if (window.alerted) {
+    if (status === 'counted') await deps.store.updateAudit(findingOf(window, touch));
+    return { touch, result: status === 'duplicate' ? 'duplicate' : 'counted', findingId: window.findingId };
+  }
+  // Not alerted yet: the first touch of the window, or a retry of one whose publish failed.
+  if (
+    !(await deps.store.claimAlert(
+      subjectKey,
+      window.findingId,
+      now,
+      settings.alertLeaseMs ?? DEFAULT_LEASE_MS,
+    ))
+  ) {
+    return { touch, result: 'pending', findingId: window.findingId };
+  }
+  const finding = findingOf(window, touch);
+  try {
+    await deps.sink.publish(finding);
+  } catch (error) {
+    deps.count?.('PublishFailures');
+    await deps.store.releaseAlert(subjectKey, window.findingId);
+    throw error;
+  }
+  await deps.store.completeAlert(subjectKey, finding, deps.now());
+  deps.count?.('Findings');
+  return { touch, result: 'alerted', findingId: finding.id };
+}
+
+/** The finding of a window, described by the touch at hand (same actor and decoy). */
+export function findingOf(window: TouchWindow, touch: Touch): Finding {
+  const outcome =
+    window.outcomes.length > 1 ? 'mixed' : window.outcomes[0] === 'denied' ? 'denied' : 'allowed';
+  return {
+    schemaVersion: FINDING_SCHEMA_VERSION,
+    id: window.findingId,
+    kind: touch.kind,
+    severity: window.severity,
+    title: titleOf(touch),
+    actor: touch.actor,
+    ...(touch.sourceIp ? { sourceIp: touch.sourceIp } : {}),
+    ...(touch.userAgent ? { userAgent: touch.userAgent } : {}),
+    region: touch.region,
+    ...(touch.account ? { account: touch.account } : {}),
+    eventNames: [...window.eventNames],
+    eventIds: [...window.eventIds],
+    outcome,
+    decoy: touch.decoy,
+    firstSeen: new Date(window.firstSeen).toISOString(),
+    lastSeen: new Date(window.lastSeen).toISOString(),
+    count: window.count,
+    evidence: touch.eventId
+      ? [
+          {
+            label: 'CloudTrail event',
+            url: `https://${touch.region}.console.aws.amazon.com/cloudtrailv2/home?region=${touch.region}#/events/${touch.eventId}`,
+          },
+        ]
+      : [],
+    response: { status: 'none' },
+  };
+}
+
+function titleOf(touch: Touch): string {
+  const call = `${touch.eventSource.split('.')[0]}:${touch.eventName}`;
+  if (touch.category === 'key-use') return `Decoy access key used (${call}) by ${touch.actor.arn}`;
+  if (touch.category === 'trail-tamper')
+    return `Trail ${touch.decoy.name} tampered with (${call}) by ${touch.actor.arn}`;
+  if (touch.category === 'rule-tamper') {
+    return `Detection ${touch.decoy.kind} ${touch.decoy.name} tampered with (${call}) by ${touch.actor.arn}`;
+  }
+  const what = touchCategories[touch.category].label;
+  const more = touch.alsoTouched?.length ? ` and ${touch.alsoTouched.length} more` : '';
+  return `Decoy ${touch.decoy.kind} ${touch.decoy.name}${more}: ${what} (${call}) by ${touch.actor.arn}`;
+}
+
+/**
+ * CloudTrail writes `2024-08-01T15:26:57Z`; exports and rule fixtures also carry
+ * `2025-02-14 19:43:09.000000000` (space, nanoseconds, no zone: UTC).
+ */
+export function parseEventTime(text: string): number | undefined {
+  const direct = Date.parse(text);
+  if (!Number.isNaN(direct) && /Z$|[+-]\d\d:?\d\d$/.test(text)) return direct;
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  if (!match) return Number.isNaN(direct) ? undefined : direct;
+  const fraction = match[3] ? match[3].slice(0, 4) : '';
+  const parsed = Date.parse(`${match[1]}T${match[2]}${fraction}${match[4] ?? 'Z'}`);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { buildApp } from '../../infra/app-builder';
+import { DecoyFleet } from '../../infra/constructs/decoy-fleet';
+import { EventRouting } from '../../infra/constructs/event-routing';
+import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
+import type { HoneytrailConfig, HoneytrailConfigInput } from '../config/schema';
+import { planDecoys } from '../decoys/catalogue';
+import type { KnownDecoy } from '../detection/rules';
+import { type DrillWorld, madeUpKeyId } from './play';
+import { type DeployedTrail, deployedTrails } from './routing';
+import { type DeployedRule, deployedRules, functionOf, type StackTemplate, stateMachineOf } from './template';
+
+/**
+ * The deployment the drill plays against: the app synthesized offline with the
+ * drill's account, read back from its templates (rules, trails, the functions'
+ * environments, the state machine), and the decoys it plants.
+ */
+
+export interface DeployedFunction {
+  arn: string;
+  environment: Record<string, string>;
+}
+
+export interface DeployedResponse {
+  intake: DeployedFunction;
+  ledger: DeployedFunction;
+  evidence: DeployedFunction;
+  rotation: DeployedFunction;
+  planter?: DeployedFunction;
+  stateMachine: { arn: string; definition: Record<string, unknown> };
+}
+
+export interface Deployment {
+  config: HoneytrailConfig;
+  stacks: StackTemplate[];
+  rules: DeployedRule[];
+  trails: DeployedTrail[];
+  touch: DeployedFunction;
+  /** Absent when the app deploys no response workflow. */
+  response?: DeployedResponse;
+  world: DrillWorld;
+  synthMs: number;
+}
+
+export class DeploymentError extends Error {
+  override readonly name = 'DeploymentError';
+}
+
+export interface SynthOptions {
+  config: HoneytrailConfigInput;
+  account: string;
+  /** Changes the synthesized templates before they are read (tests break a pattern on purpose). */
+  alterTemplates?: (stacks: StackTemplate[]) => void;
+}
+
+/** Synthesizes the app (no bundling, no nag) and reads what it would deploy. */
+export function synthesizeDeployment(options: SynthOptions): Deployment {
+  const started = performance.now();
+  const previous = process.env.CDK_DEFAULT_ACCOUNT;
+  const outdir = mkdtempSync(join(tmpdir(), 'drill-synth-'));
+  // The plan and the template must agree on the account: the stack reads it from here.
+  process.env.CDK_DEFAULT_ACCOUNT = options.account;
+  try {
+    const built = buildApp(
+      { outdir, context: { 'aws:cdk:bundling-stacks': [], honeytrail: options.config } },
+      { nag: false },
+    );
+    const assembly = built.app.synth();
+    const stacks: StackTemplate[] = assembly.stacks.map((artifact) => ({
+      stackName: artifact.stackName,
+      id: artifact.id,
+      account: artifact.environment.account,
+      region: artifact.environment.region,
+      template: structuredClone(artifact.template),
+    }));
+    options.alterTemplates?.(stacks);
+    const main = stacks.find((stack) => stack.stackName === built.main.stackName);
+    if (!main) throw new DeploymentError(`the app has no stack named ${built.main.stackName}`);
+    const logicalId = (construct: Construct) =>
+      Stack.of(construct).resolve((construct.node.defaultChild as CfnElement).logicalId) as string;
+    const find = <T>(type: abstract new (...args: never[]) => T): T | undefined =>
+      built.main.node.findAll().find((c): c is T & Construct => c instanceof type) as T | undefined;
+
+    const routing = find(EventRouting);
+    if (!routing)
+      throw new DeploymentError('the main stack has no event routing: nothing would detect a touch');
+    const touch = functionOf(main, logicalId(routing.touchFunction.function));
+    const fleet = find(DecoyFleet);
+    const workflow = find(IncidentWorkflow);
+    const response: DeployedResponse | undefined = workflow
+      ? {
+          intake: functionOf(main, logicalId(workflow.intake.function)),
+          ledger: functionOf(main, logicalId(workflow.ledger.function)),
+          evidence: functionOf(main, logicalId(workflow.evidence.function)),
+          rotation: functionOf(main, logicalId(workflow.rotation.function)),
+          ...(fleet ? { planter: functionOf(main, logicalId(fleet.plantFunction.function)) } : {}),
+          stateMachine: stateMachineOf(main, logicalId(workflow.stateMachine)),
+        }
+      : undefined;
+
+    const config = built.config;
+    const plan = planDecoys(config, { account: options.account, region: config.homeRegion });
+    const plantedKeyId = madeUpKeyId('AKIA', `${options.account}:planted-key`);
+    // The registry holds the planted key's id once planted; the touch function reads it from there.
+    const decoys: KnownDecoy[] = plan.decoys.map((decoy) =>
+      decoy.kind === 'iam-access-key' ? { ...decoy, accessKeyId: plantedKeyId } : { ...decoy },
+    );
+    const env = touch.environment;
+    const world: DrillWorld = {
+      account: options.account,
+      homeRegion: config.homeRegion,
+      partition: 'aws',
+      decoys,
+      plantedKeyId,
+      trailName: required(env, 'AUDIT_TRAIL_NAME'),
+      trailArn: required(env, 'AUDIT_TRAIL_ARN'),
+      busName: required(env, 'BUS_NAME'),
+      keyArn: env.KEY_ARN ?? '',
+    };
+    return {
+      config,
+      stacks,
+      rules: deployedRules(stacks),
+      trails: deployedTrails(stacks),
+      touch,
+      ...(response ? { response } : {}),
+      world,
+      synthMs: performance.now() - started,
+    };
+  } finally {
+    if (previous === undefined) delete process.env.CDK_DEFAULT_ACCOUNT;
+    else process.env.CDK_DEFAULT_ACCOUNT = previous;
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function required(environment: Record<string, string>, name: string): string {
+  const value = environment[name];
+  if (!value) throw new DeploymentError(`the touch function's environment has no ${name}`);
+  return value;
+}

@@ -1,0 +1,77 @@
+import { type FindingKind, findingKinds } from '../config/schema';
+
+/**
+ * The drill's KPIs: what `--json` prints on its last line and what the report and
+ * the exit code are decided from.
+ */
+
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+export interface DrillKpis {
+  scenario: string;
+  /** Findings raised, by kind (every kind present, 0 when none). */
+  findings: Record<FindingKind, number>;
+  /** Steps marked touchesDecoy that produced no finding: must be 0. */
+  missedTouches: number;
+  /** Principals seen only in benign activity that a response planned to contain: must be 0. */
+  benignActedOn: number;
+  /** Own processing time, wall clock, from a record entering the rules to its finding being published. */
+  recordToFindingMs: LatencySummary;
+  /** Own processing time from a finding being published to the response's plan being recorded. */
+  findingToContainmentMs: LatencySummary;
+  /** Steps marked touchesDecoy, and how many produced a finding. */
+  touchesExpected: number;
+  touchesDetected: number;
+  /** Attack principals a response planned (dry-run) or took action on. */
+  attackersContained: number;
+  /** IAM calls the state machine made: 0 in dry-run. */
+  actionsExecuted: number;
+  records: { history: number; played: number; attack: number; routed: number };
+  /** Wall-clock time of the whole drill, synthesis included. */
+  elapsedMs: number;
+  passed: boolean;
+}
+
+/** Nearest-rank percentile (q in [0,1]) of unsorted values; 0 for none. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil(q * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1]!;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export function summarizeLatencies(values: readonly number[]): LatencySummary {
+  return {
+    p50: round(percentile(values, 0.5)),
+    p99: round(percentile(values, 0.99)),
+    max: round(values.length ? Math.max(...values) : 0),
+    count: values.length,
+  };
+}
+
+export function countByKind(kinds: readonly FindingKind[]): Record<FindingKind, number> {
+  const counts = Object.fromEntries(findingKinds.map((kind) => [kind, 0])) as Record<FindingKind, number>;
+  for (const kind of kinds) counts[kind] += 1;
+  return counts;
+}
+
+/** Why the drill failed, one line each; empty when it passed. */
+export function failures(
+  kpis: Pick<DrillKpis, 'missedTouches' | 'benignActedOn' | 'actionsExecuted'>,
+  dryRun: boolean,
+): string[] {
+  const reasons: string[] = [];
+  if (kpis.missedTouches > 0) reasons.push(`${kpis.missedTouches} decoy touch(es) produced no finding`);
+  if (kpis.benignActedOn > 0)
+    reasons.push(`${kpis.benignActedOn} benign principal(s) would have been contained`);
+  if (dryRun && kpis.actionsExecuted > 0)
+    reasons.push(`${kpis.actionsExecuted} action(s) executed in dry-run`);
+  return reasons;
+}

@@ -1,0 +1,528 @@
+import { type CloudTrailRecord, toEnvelope } from '../cloudtrail/record';
+import type { FindingKind, HoneytrailConfigInput } from '../config/schema';
+import { MemoryTouchStore } from '../detection/store';
+import type { Finding } from '../findings/finding';
+import { findingEntry } from '../findings/publish';
+import { MemoryAuditStore } from '../response/audit';
+import type { Decision } from '../response/policy';
+import { type ExecutionStarter, startResponse } from '../response/start';
+import type { RespondInput } from '../response/state';
+import { anomalyFindings } from '../scoring/findings';
+import type { ActivityModel } from '../scoring/model';
+import { scoreWindows } from '../scoring/score';
+import { trainModel } from '../scoring/train';
+import { type Deployment, synthesizeDeployment } from './deployment';
+import { countByKind, type DrillKpis, failures, summarizeLatencies } from './kpi';
+import { type Phase, playScenario } from './play';
+import { MemoryEvidence, MemoryNotifier, RecordingServices, ScenarioPrincipalReader } from './ports';
+import { DeployedRouting, type EventEnvelope, trailLogs } from './routing';
+import type { Scenario } from './scenario';
+import type { StackTemplate } from './template';
+import { wireResponse, wireTouchFunction } from './wiring';
+
+/**
+ * The offline drill: plays a scenario through what the app deploys. Records go
+ * through the synthesized trail selectors and rules (per region, bus to bus) to
+ * the touch function's code; the scorer, trained on the benign history only,
+ * scores each window as it closes; every finding goes, as the finding event on
+ * the central bus, through the synthesized rules to the intake's code, which
+ * starts the synthesized state machine, run locally with its tasks bound to the
+ * response functions' code over in-memory ports. Own processing time is measured
+ * with the wall clock; the scenario's clock drives everything else.
+ */
+
+export interface DrillOptions {
+  /** The config as the app reads it (cdk.json context.honeytrail or a file). */
+  config: HoneytrailConfigInput;
+  scenario: Scenario;
+  /** Changes the synthesized templates before they are read (tests break a pattern on purpose). */
+  alterTemplates?: (stacks: StackTemplate[]) => void;
+  onProgress?: (message: string) => void;
+}
+
+export interface StepReport {
+  index: number;
+  time: number;
+  actor: string;
+  call: string;
+  region: string;
+  note: string;
+  error?: string;
+  touchesDecoy: boolean;
+  /** The trail logged the call (else EventBridge never sees it). */
+  logged: boolean;
+  /** Rules that routed it to the touch function. */
+  rules: string[];
+  findingIds: string[];
+  /** Touch results: alerted, counted, duplicate, allowlisted... */
+  results: string[];
+  detected: boolean;
+  /** Why no finding, when none: the first place the call was lost. */
+  missReason?: string;
+}
+
+export interface ResponseReport {
+  executionName: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'DUPLICATE';
+  outcome?: Decision['outcome'];
+  path?: Decision['path'];
+  reason?: string;
+  principal?: string;
+  planned: string[];
+  skipped: string[];
+  executed: string[];
+  error?: string;
+  tasks: string[];
+  /** Simulated time the plan was recorded. */
+  time: number;
+}
+
+export interface FindingReport {
+  finding: Finding;
+  /** Simulated time it was raised (the record's, or the window's close). */
+  time: number;
+  recordToFindingMs: number;
+  findingToContainmentMs?: number;
+  /** Which attack steps it covers. */
+  steps: number[];
+  response?: ResponseReport;
+}
+
+export interface ScorePoint {
+  principal: string;
+  windowStart: number;
+  score: number;
+  calls: number;
+  attack: boolean;
+  flagged: boolean;
+}
+
+/** One played call, for the report's timeline. */
+export interface CallPoint {
+  arn: string;
+  time: number;
+  attack: boolean;
+  label: string;
+}
+
+export interface HourSummary {
+  start: number;
+  benignCalls: number;
+  /** Benign principals active in the hour. */
+  principals: number;
+  attackCalls: number;
+  routed: number;
+}
+
+export interface DrillResult {
+  scenario: Scenario;
+  deployment: Deployment;
+  kpis: DrillKpis;
+  steps: StepReport[];
+  findings: FindingReport[];
+  scores: ScorePoint[];
+  threshold?: number;
+  hours: HourSummary[];
+  calls: CallPoint[];
+  playStart: number;
+  playEnd: number;
+  attackStart: number;
+  benignPrincipals: string[];
+  attackPrincipals: string[];
+  /** Benign principals a response planned to contain (should be empty). */
+  benignActedOn: string[];
+  warnings: string[];
+  failures: string[];
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillResult> {
+  const started = performance.now();
+  const { scenario } = options;
+  const progress = options.onProgress ?? (() => {});
+  const warnings: string[] = [];
+
+  progress('synthesizing the app');
+  const deployment = synthesizeDeployment({
+    config: options.config,
+    account: scenario.account,
+    alterTemplates: options.alterTemplates,
+  });
+  const { config, world } = deployment;
+  const routing = new DeployedRouting(deployment.rules);
+
+  progress('playing the scenario');
+  const played = playScenario(scenario, world);
+
+  // ---- scoring: a model trained on the benign history only ----
+  let model: ActivityModel | undefined;
+  if (config.scoring.enabled) {
+    progress(`training the scorer on ${played.history.length} benign records`);
+    const trained = trainModel(played.history, {
+      windowMinutes: config.scoring.windowMinutes,
+      trainedAt: new Date(played.playStart),
+    });
+    if (trained.status === 'trained') model = trained.model;
+    else warnings.push(`scorer not trained: ${trained.message}`);
+  } else warnings.push('scoring is disabled in the config (scoring.enabled): no anomaly findings');
+
+  // ---- the touch function's code, wired as handler.ts wires it, over memory ----
+  let simNow = played.playStart;
+  let currentRecordStart = 0;
+  const published: { finding: Finding; at: number; time: number; recordStart: number }[] = [];
+  const touch = wireTouchFunction(deployment.touch, {
+    decoys: world.decoys,
+    store: new MemoryTouchStore(),
+    sink: {
+      publish: async (finding) => {
+        published.push({ finding, at: performance.now(), time: simNow, recordStart: currentRecordStart });
+      },
+    },
+    now: () => simNow,
+  });
+
+  // ---- the response: intake, the local state machine, ledger and evidence over memory ----
+  const services = new RecordingServices();
+  const audit = new MemoryAuditStore();
+  const reader = new ScenarioPrincipalReader();
+  const ports = { audit, notifier: new MemoryNotifier(), reader, evidence: new MemoryEvidence(), services };
+  const executions: { name: string; input: RespondInput; arn: string }[] = [];
+  const executionNames = new Set<string>();
+  const response = deployment.response;
+  const workflow = response ? wireResponse(response, ports, () => new Date(simNow)) : undefined;
+  const intakeArn = response?.intake.arn;
+  const stateMachineArn = response?.stateMachine.arn ?? '';
+  if (!response) warnings.push('the app deploys no response workflow: findings are not answered');
+  const starter: ExecutionStarter = {
+    async start(name, input) {
+      if (executionNames.has(name)) return { duplicate: true };
+      executionNames.add(name);
+      const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      executions.push({ name, input, arn });
+      return { executionArn: arn, duplicate: false };
+    },
+  };
+
+  const findingReports: FindingReport[] = [];
+  const stepByEventId = new Map<string, number>();
+  for (const item of played.played)
+    if (item.step !== undefined) stepByEventId.set(item.record.eventID!, item.step);
+
+  /** A finding, as published on the central bus, goes through the deployed rules to the intake. */
+  const respond = async (entry: (typeof published)[number], steps: number[]) => {
+    const report: FindingReport = {
+      finding: entry.finding,
+      time: entry.time,
+      recordToFindingMs: entry.at - entry.recordStart,
+      steps,
+    };
+    findingReports.push(report);
+    if (!workflow || !intakeArn) return;
+    const bus = findingEntry(entry.finding, world.busName);
+    const event: EventEnvelope = {
+      version: '0',
+      id: `${entry.finding.id}-${findingReports.length}`,
+      'detail-type': bus.DetailType,
+      source: bus.Source,
+      account: world.account,
+      time: new Date(entry.time).toISOString(),
+      region: world.homeRegion,
+      resources: [],
+      detail: JSON.parse(bus.Detail),
+    };
+    const deliveries = routing
+      .deliver(event, world.homeRegion, world.busName)
+      .filter((d) => d.targetArn === intakeArn);
+    if (deliveries.length === 0) {
+      warnings.push(
+        `finding ${entry.finding.id.slice(0, 12)} (${entry.finding.kind}): no rule on the central bus starts a response`,
+      );
+      return;
+    }
+    for (const _ of deliveries) {
+      const started = await startResponse(event, { starter, now: () => new Date(simNow) });
+      if (started.duplicate) {
+        report.response ??= {
+          executionName: started.executionName,
+          status: 'DUPLICATE',
+          planned: [],
+          skipped: [],
+          executed: [],
+          tasks: [],
+          time: simNow,
+        };
+        continue;
+      }
+      const execution = executions.find((e) => e.name === started.executionName)!;
+      const callsBefore = services.changes().length;
+      const result = await workflow.run(execution.input, {
+        arn: execution.arn,
+        startedAt: new Date(simNow).toISOString(),
+      });
+      const finishedAt = performance.now();
+      const records = await audit.query({ executionArn: execution.arn });
+      const decision = records.find((r) => r.event === 'decision')?.detail.decision as Decision | undefined;
+      report.response = {
+        executionName: execution.name,
+        status: result.status,
+        outcome: decision?.outcome,
+        path: decision?.path,
+        reason: decision?.reason,
+        principal: decision?.principal,
+        planned: records.filter((r) => r.event === 'planned').map((r) => r.change ?? r.step ?? ''),
+        skipped: records
+          .filter((r) => r.event === 'planned' && r.reason)
+          .map((r) => `${r.step}: ${r.reason}`),
+        executed: services
+          .changes()
+          .slice(callsBefore)
+          .map((call) => `${call.service}:${call.action}`),
+        ...(result.error
+          ? { error: [`${result.error.name}: ${result.error.message}`, ...result.taskErrors].join('; ') }
+          : {}),
+        tasks: result.tasks,
+        time: simNow,
+      };
+      // Containment planned (dry-run) or done (act); an approval request is neither yet.
+      if (decision?.outcome === 'dry-run' || decision?.outcome === 'act')
+        report.findingToContainmentMs = finishedAt - entry.at;
+    }
+  };
+
+  // ---- play ----
+  progress(`playing ${played.played.length} records through ${deployment.rules.length} deployed rules`);
+  const steps: StepReport[] = scenario.attack.steps.map((step, index) => ({
+    index,
+    time: 0,
+    actor: step.actor,
+    call: step.call ?? `${String(step.record?.eventSource).split('.')[0]}:${String(step.record?.eventName)}`,
+    region: '',
+    note: step.note,
+    ...(step.error ? { error: step.error } : {}),
+    touchesDecoy: step.touchesDecoy,
+    logged: false,
+    rules: [],
+    findingIds: [],
+    results: [],
+    detected: false,
+  }));
+  const windowMs = (model?.windowMinutes ?? config.scoring.windowMinutes) * 60_000;
+  const pendingWindow: CloudTrailRecord[] = [];
+  let windowEnd = Math.floor(played.playStart / windowMs) * windowMs + windowMs;
+  const scores: ScorePoint[] = [];
+  const attackEventIds = new Set(stepByEventId.keys());
+  const hours = new Map<number, HourSummary & { names: Set<string> }>();
+  let routed = 0;
+
+  const closeWindow = async () => {
+    if (!model || pendingWindow.length === 0) {
+      pendingWindow.length = 0;
+      return;
+    }
+    simNow = windowEnd;
+    const startedScoring = performance.now();
+    const scored = scoreWindows(model, pendingWindow);
+    const raised = anomalyFindings(scored, model);
+    const scoredAt = performance.now();
+    const attackKeys = new Set(
+      pendingWindow.filter((r) => attackEventIds.has(r.eventID ?? '')).map((r) => principalLabel(r)),
+    );
+    for (const s of scored) {
+      scores.push({
+        principal: s.window.principal.arn,
+        windowStart: s.window.windowStart,
+        score: s.score,
+        calls: s.window.calls,
+        attack: attackKeys.has(s.window.principal.arn),
+        flagged: s.score >= model.threshold,
+      });
+    }
+    for (const finding of raised) {
+      const steps = pendingWindow
+        .filter((r) => r.userIdentity?.arn === finding.actor.arn && attackEventIds.has(r.eventID ?? ''))
+        .map((r) => stepByEventId.get(r.eventID!)!);
+      await respond({ finding, at: scoredAt, time: windowEnd, recordStart: startedScoring }, steps);
+    }
+    pendingWindow.length = 0;
+  };
+
+  for (const item of played.played) {
+    const { record } = item;
+    const time = Date.parse(record.eventTime);
+    while (time >= windowEnd) {
+      await closeWindow();
+      windowEnd += windowMs;
+    }
+    simNow = time;
+    reader.observe(record);
+    pendingWindow.push(record);
+    const hour = summaryHour(hours, time, item.phase, record);
+
+    const logged = trailLogs(deployment.trails, record);
+    const step = item.step !== undefined ? steps[item.step]! : undefined;
+    if (step) {
+      step.time = time;
+      step.region = record.awsRegion;
+      step.logged = logged;
+    }
+    if (!logged) {
+      if (step) step.missReason = 'the trail does not log it';
+      continue;
+    }
+    currentRecordStart = performance.now();
+    const envelope = toEnvelope(record) as EventEnvelope;
+    const deliveries = routing
+      .deliver(envelope, record.awsRegion)
+      .filter((d) => d.targetArn === deployment.touch.arn);
+    if (deliveries.length > 0) {
+      routed += 1;
+      hour.routed += 1;
+    }
+    const before = published.length;
+    for (const delivery of deliveries) {
+      const outcome = await touch(envelope);
+      if (step) {
+        step.rules.push(delivery.path.map((rule) => `${rule.region}/${rule.name}`).join(' > '));
+        for (const t of outcome.touches) {
+          step.results.push(t.result);
+          if (t.findingId && t.result !== 'allowlisted' && !step.findingIds.includes(t.findingId)) {
+            step.findingIds.push(t.findingId);
+          }
+        }
+      }
+    }
+    if (step) {
+      step.detected = step.findingIds.length > 0;
+      if (!step.detected) step.missReason = missReason(routing, record, deliveries.length, step.results);
+    }
+    for (const entry of published.slice(before)) {
+      await respond(entry, item.step !== undefined ? [item.step] : []);
+    }
+  }
+  // The last window closes at the end of the play (its records are all in).
+  await closeWindow();
+
+  // Touch findings cover every step whose record joined their window.
+  for (const report of findingReports) {
+    if (report.finding.kind === 'anomaly') continue;
+    report.steps = steps.filter((s) => s.findingIds.includes(report.finding.id)).map((s) => s.index);
+  }
+
+  // ---- KPIs ----
+  const attackPrincipals = [...new Set(Object.values(played.actorArns))];
+  const benign = new Set(
+    played.played.filter((p) => p.phase === 'benign').map((p) => p.record.userIdentity?.arn ?? 'unknown'),
+  );
+  for (const arn of attackPrincipals) benign.delete(arn);
+  const actedOn = (report: FindingReport) =>
+    report.response?.outcome !== undefined && report.response.outcome !== 'notify';
+  const benignActedOn = [
+    ...new Set(
+      findingReports
+        .filter((r) => actedOn(r) && benign.has(r.finding.actor.arn))
+        .map((r) => r.finding.actor.arn),
+    ),
+  ];
+  const attackersContained = new Set(
+    findingReports
+      .filter((r) => actedOn(r) && !benign.has(r.finding.actor.arn))
+      .map((r) => r.finding.actor.arn),
+  ).size;
+  const expected = steps.filter((s) => s.touchesDecoy);
+  const missed = expected.filter((s) => !s.detected);
+  const kpiCore = {
+    missedTouches: missed.length,
+    benignActedOn: benignActedOn.length,
+    actionsExecuted: services.changes().length,
+  };
+  const reasons = failures(kpiCore, config.dryRun);
+  const kpis: DrillKpis = {
+    scenario: scenario.name,
+    findings: countByKind(findingReports.map((r) => r.finding.kind as FindingKind)),
+    ...kpiCore,
+    recordToFindingMs: summarizeLatencies(findingReports.map((r) => r.recordToFindingMs)),
+    findingToContainmentMs: summarizeLatencies(
+      findingReports.flatMap((r) =>
+        r.findingToContainmentMs === undefined ? [] : [r.findingToContainmentMs],
+      ),
+    ),
+    touchesExpected: expected.length,
+    touchesDetected: expected.length - missed.length,
+    attackersContained,
+    records: {
+      history: played.history.length,
+      played: played.played.length,
+      attack: steps.length,
+      routed,
+    },
+    elapsedMs: Math.round(performance.now() - started),
+    passed: reasons.length === 0,
+  };
+
+  return {
+    scenario,
+    deployment,
+    kpis,
+    steps,
+    findings: findingReports,
+    scores,
+    ...(model ? { threshold: model.threshold } : {}),
+    hours: [...hours.values()]
+      .sort((a, b) => a.start - b.start)
+      .map(({ names, ...hour }) => ({ ...hour, principals: names.size })),
+    calls: played.played.map((p) => ({
+      arn: principalLabel(p.record),
+      time: Date.parse(p.record.eventTime),
+      attack: p.phase === 'attack',
+      label: `${p.record.eventSource.split('.')[0]}:${p.record.eventName}${p.record.errorCode ? ` (${p.record.errorCode})` : ''} from ${p.record.sourceIPAddress ?? '?'}`,
+    })),
+    playStart: played.playStart,
+    playEnd: played.playEnd,
+    attackStart: played.attackStart,
+    benignPrincipals: [...benign].sort(),
+    attackPrincipals,
+    benignActedOn,
+    warnings,
+    failures: reasons.map((reason) =>
+      reason.includes('touch')
+        ? `${reason}: ${missed.map((s) => `step ${s.index} ${s.call} in ${s.region} (${s.missReason ?? 'no finding'})`).join(', ')}`
+        : reason.includes('benign')
+          ? `${reason}: ${benignActedOn.join(', ')}`
+          : reason,
+    ),
+  };
+}
+
+function missReason(
+  routing: DeployedRouting,
+  record: CloudTrailRecord,
+  deliveries: number,
+  results: string[],
+): string {
+  if (routing.rulesOn(record.awsRegion).length === 0) return `no rule is deployed in ${record.awsRegion}`;
+  if (deliveries === 0) return `no deployed rule in ${record.awsRegion} matches it`;
+  if (results.includes('allowlisted')) return 'the allowlist hides it';
+  return 'the touch function raised no finding from it';
+}
+
+function principalLabel(record: CloudTrailRecord): string {
+  return record.userIdentity?.arn ?? 'unknown';
+}
+
+function summaryHour(
+  hours: Map<number, HourSummary & { names: Set<string> }>,
+  time: number,
+  phase: Phase,
+  record: CloudTrailRecord,
+): HourSummary & { names: Set<string> } {
+  const start = Math.floor(time / 3_600_000) * 3_600_000;
+  let hour = hours.get(start);
+  if (!hour) {
+    hour = { start, benignCalls: 0, principals: 0, attackCalls: 0, routed: 0, names: new Set() };
+    hours.set(start, hour);
+  }
+  if (phase === 'benign') {
+    hour.benignCalls += 1;
+    hour.names.add(principalLabel(record));
+  } else hour.attackCalls += 1;
+  return hour;
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { touchHandler } from '../../functions/touch/touch-handler';
+import { compileAllowlist } from '../detection/allowlist';
+import type { KnownDecoy } from '../detection/rules';
+import type { TouchStore } from '../detection/store';
+import type { FindingSink } from '../findings/publish';
+import type { AuditStore } from '../response/audit';
+import { collectEvidence, type EvidenceWriter, type PrincipalReader } from '../response/evidence';
+import { type Notifier, runLedger } from '../response/ledger';
+import type { StepPlan } from '../response/plan';
+import { decisionSchema, decodePolicy } from '../response/policy';
+import { executionRefSchema } from '../response/state';
+import { readEnvironment } from '../runtime/env';
+import type { DeployedFunction, DeployedResponse } from './deployment';
+import { type FunctionBinding, LocalWorkflow } from './local-workflow';
+import { madeUpKeyId } from './play';
+import type { RecordingServices } from './ports';
+
+/**
+ * The deployed functions' code, wired the way their handler.ts files wire it,
+ * from the environment the template gives each function, with in-memory ports
+ * in place of AWS clients. Only this wiring is the drill's own: what runs is the
+ * touch handler's and the response layer's code.
+ */
+
+const silentLogger = { info: () => {}, warn: () => {}, error: () => {} };
+const list = (value: string | undefined) => (value ? value.split(',').filter(Boolean) : []);
+
+/** functions/touch/handler.ts, over memory: settings from the deployed environment. */
+export function wireTouchFunction(
+  fn: DeployedFunction,
+  deps: { decoys: readonly KnownDecoy[]; store: TouchStore; sink: FindingSink; now: () => number },
+) {
+  const env = readEnvironment(
+    {
+      ROUTE_PREFIX: {},
+      AUDIT_TRAIL_NAME: {},
+      AUDIT_TRAIL_ARN: {},
+      BUS_NAME: {},
+      TRUSTED_ROLE_ARNS: { optional: true },
+      KEY_ARN: { optional: true },
+      WINDOW_MINUTES: { pattern: /^\d+$/ },
+      ALLOWED_PRINCIPALS: { optional: true },
+      ALLOWED_CIDRS: { optional: true },
+    },
+    fn.environment,
+  );
+  return touchHandler({
+    settings: {
+      context: {
+        trailName: env.AUDIT_TRAIL_NAME,
+        trailArn: env.AUDIT_TRAIL_ARN,
+        ruleNamePrefix: env.ROUTE_PREFIX,
+        busName: env.BUS_NAME,
+        trustedRoleArns: list(env.TRUSTED_ROLE_ARNS),
+      },
+      windowMinutes: Number(env.WINDOW_MINUTES),
+      allowlist: compileAllowlist({
+        principalArns: list(env.ALLOWED_PRINCIPALS),
+        cidrs: list(env.ALLOWED_CIDRS),
+      }),
+    },
+    keyArn: env.KEY_ARN,
+    // The registry: the plan, with the planted key's id.
+    loadDecoys: async () => deps.decoys,
+    store: deps.store,
+    sink: deps.sink,
+    now: deps.now,
+    count: () => {},
+    logger: silentLogger,
+  });
+}
+
+export interface ResponsePorts {
+  audit: AuditStore;
+  notifier: Notifier;
+  reader: PrincipalReader;
+  evidence: EvidenceWriter;
+  /** Direct AWS calls and the functions that would change something: recorded, never made. */
+  services: RecordingServices;
+}
+
+const evidenceInputSchema = z.object({ decision: decisionSchema, execution: executionRefSchema });
+
+/**
+ * The synthesized state machine with its Lambda tasks bound to the code of
+ * functions/respond-ledger and respond-evidence; key rotation and the planter's
+ * refresh (reached only when dry-run is off) are recorded as actions.
+ */
+export function wireResponse(
+  response: DeployedResponse,
+  ports: ResponsePorts,
+  now: () => Date,
+): LocalWorkflow {
+  const ledgerEnv = readEnvironment({ RECORDS_BUCKET: {}, RESPONSE_POLICY: {} }, response.ledger.environment);
+  const policy = decodePolicy(ledgerEnv.RESPONSE_POLICY);
+  const functions = new Map<string, FunctionBinding>();
+  functions.set(
+    response.ledger.arn,
+    async (payload) =>
+      (
+        await runLedger(payload, {
+          store: ports.audit,
+          notifier: ports.notifier,
+          policy,
+          now,
+          evidenceLocation: `s3://${ledgerEnv.RECORDS_BUCKET}`,
+        })
+      ).result,
+  );
+  functions.set(response.evidence.arn, async (payload) => {
+    const parsed = evidenceInputSchema.safeParse(payload);
+    if (!parsed.success) throw new Error(`evidence input is malformed: ${parsed.error.message}`);
+    return collectEvidence(parsed.data.decision, parsed.data.execution, {
+      reader: ports.reader,
+      writer: ports.evidence,
+      now,
+    });
+  });
+  functions.set(response.rotation.arn, async (payload) => {
+    const { op, plan } = payload as { op?: string; plan?: StepPlan };
+    await ports.services.call('lambda', op === 'rotate' ? 'rotateAccessKey' : 'cleanupNewKeys', payload);
+    return op === 'rotate'
+      ? {
+          newAccessKeyId: madeUpKeyId('AKIA', `${plan?.userName}:rotated`),
+          storedIn: plan?.keyStoreName ?? '',
+        }
+      : { deleted: [] };
+  });
+  if (response.planter) {
+    functions.set(response.planter.arn, async (payload) => {
+      await ports.services.call('lambda', 'refreshPlantedResources', payload);
+      return { ok: true };
+    });
+  }
+  return new LocalWorkflow(response.stateMachine.definition, {
+    functions,
+    sdk: (service, action, parameters) => ports.services.call(service, action, parameters),
+  });
+}

@@ -1,0 +1,58 @@
+import type { CloudTrailRecord } from '../cloudtrail/record';
+
+/** Who made a call, as scoring groups calls: one principal, one row per time window. */
+export interface Principal {
+  /**
+   * What calls are grouped by: a long-term access key (AKIA...), else the role
+   * session (assumed-role ARN), else the ARN. Temporary keys (ASIA...) are not
+   * used as the key: they change every session, so no history would ever build up.
+   */
+  readonly key: string;
+  /**
+   * The stable identity behind the key: the IAM user or role ARN. A principal
+   * without history of its own (a new role session) is judged against it.
+   */
+  readonly identity: string;
+  readonly arn: string;
+  /** CloudTrail userIdentity.type: IAMUser, AssumedRole, Root, AWSService, ... */
+  readonly type: string;
+  readonly accessKeyId?: string;
+  readonly sessionName?: string;
+  readonly account?: string;
+}
+
+const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/;
+
+/** The principal of a record. Missing fields fall back, never throw. */
+export function principalOf(record: CloudTrailRecord): Principal {
+  const identity = record.userIdentity ?? {};
+  const type = identity.type ?? 'Unknown';
+  const account = identity.accountId ?? record.recipientAccountId;
+  const accessKeyId = identity.accessKeyId || undefined;
+  const arn =
+    identity.arn ||
+    (identity.invokedBy ? `service:${identity.invokedBy}` : `${type}:${identity.principalId ?? 'unknown'}`);
+
+  const assumed = ASSUMED_ROLE.exec(arn);
+  if (type === 'AssumedRole' || assumed) {
+    const issuer = identity.sessionContext?.sessionIssuer?.arn;
+    const roleArn = issuer ?? (assumed ? `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` : arn);
+    return {
+      key: accessKeyId?.startsWith('AKIA') ? accessKeyId : arn,
+      identity: roleArn,
+      arn,
+      type,
+      ...(accessKeyId && { accessKeyId }),
+      ...(assumed && { sessionName: assumed[4] }),
+      ...(account && { account }),
+    };
+  }
+  return {
+    key: accessKeyId?.startsWith('AKIA') ? accessKeyId : arn,
+    identity: arn,
+    arn,
+    type,
+    ...(accessKeyId && { accessKeyId }),
+    ...(account && { account }),
+  };
+}

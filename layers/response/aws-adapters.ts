@@ -1,0 +1,200 @@
+import { type CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  GetAccessKeyLastUsedCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+  ListUserTagsCommand,
+} from '@aws-sdk/client-iam';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { EvidenceWriter, PrincipalReader, RecentCall } from './evidence';
+import type { Notifier } from './ledger';
+import type { Message } from './messages';
+import { REVOKE_POLICY_NAME } from './policy';
+
+const isNoSuchEntity = (error: unknown) => (error as { name?: string })?.name === 'NoSuchEntityException';
+
+/** IAM returns inline policy documents URL-encoded. */
+const decodePolicy = (document: string | undefined) => (document ? decodeURIComponent(document) : '');
+
+type Facts = Awaited<ReturnType<PrincipalReader['userFacts']>>;
+
+const missing = (): Facts => ({
+  exists: false,
+  accessKeys: [],
+  attachedPolicyArns: [],
+  inlinePolicyNames: [],
+  groups: [],
+  tags: {},
+  inlinePolicies: {},
+});
+
+/** Reads a principal's keys, policies, groups and recent calls through IAM and CloudTrail. */
+export class AwsPrincipalReader implements PrincipalReader {
+  constructor(
+    private readonly iam: IAMClient,
+    private readonly cloudtrail: CloudTrailClient,
+    /** LookupEvents allows 2 calls a second per account and region: keep the pages few. */
+    private readonly maxPages = 2,
+  ) {}
+
+  async userFacts(userName: string): Promise<Facts> {
+    try {
+      const keys = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
+      const accessKeys = await Promise.all(
+        (keys.AccessKeyMetadata ?? []).map(async (key) => {
+          const used = await this.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId }));
+          return {
+            accessKeyId: key.AccessKeyId ?? '',
+            status: key.Status ?? 'Unknown',
+            createDate: key.CreateDate?.toISOString(),
+            lastUsed: used.AccessKeyLastUsed?.LastUsedDate?.toISOString(),
+          };
+        }),
+      );
+      const attached = await this.iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName }));
+      const inline = await this.iam.send(new ListUserPoliciesCommand({ UserName: userName }));
+      const inlinePolicies: Record<string, string> = {};
+      for (const name of inline.PolicyNames ?? []) {
+        const policy = await this.iam.send(
+          new GetUserPolicyCommand({ UserName: userName, PolicyName: name }),
+        );
+        inlinePolicies[name] = decodePolicy(policy.PolicyDocument);
+      }
+      const groups = await this.iam.send(new ListGroupsForUserCommand({ UserName: userName }));
+      const tags = await this.iam.send(new ListUserTagsCommand({ UserName: userName }));
+      return {
+        exists: true,
+        accessKeys,
+        attachedPolicyArns: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
+        inlinePolicyNames: inline.PolicyNames ?? [],
+        existingRevokePolicy: inlinePolicies[REVOKE_POLICY_NAME],
+        groups: (groups.Groups ?? []).map((g) => g.GroupName ?? ''),
+        tags: Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        inlinePolicies,
+      };
+    } catch (error) {
+      if (isNoSuchEntity(error)) return missing();
+      throw error;
+    }
+  }
+
+  async roleFacts(roleName: string): Promise<Facts> {
+    try {
+      const role = await this.iam.send(new GetRoleCommand({ RoleName: roleName }));
+      const attached = await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
+      const inline = await this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
+      const inlinePolicies: Record<string, string> = {};
+      for (const name of inline.PolicyNames ?? []) {
+        const policy = await this.iam.send(
+          new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }),
+        );
+        inlinePolicies[name] = decodePolicy(policy.PolicyDocument);
+      }
+      return {
+        exists: true,
+        accessKeys: [],
+        attachedPolicyArns: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
+        inlinePolicyNames: inline.PolicyNames ?? [],
+        existingRevokePolicy: inlinePolicies[REVOKE_POLICY_NAME],
+        groups: [],
+        tags: Object.fromEntries((role.Role?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        inlinePolicies,
+      };
+    } catch (error) {
+      if (isNoSuchEntity(error)) return missing();
+      throw error;
+    }
+  }
+
+  async recentCalls(lookup: { accessKeyId?: string; userName?: string }, since: Date): Promise<RecentCall[]> {
+    const attribute = lookup.accessKeyId
+      ? { AttributeKey: 'AccessKeyId' as const, AttributeValue: lookup.accessKeyId }
+      : { AttributeKey: 'Username' as const, AttributeValue: lookup.userName ?? '' };
+    const calls: RecentCall[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < this.maxPages; page++) {
+      const result = await this.cloudtrail.send(
+        new LookupEventsCommand({
+          LookupAttributes: [attribute],
+          StartTime: since,
+          NextToken: token,
+          MaxResults: 50,
+        }),
+      );
+      for (const event of result.Events ?? []) {
+        let detail: Record<string, unknown> = {};
+        try {
+          detail = JSON.parse(event.CloudTrailEvent ?? '{}');
+        } catch {
+          // A record CloudTrail could not serialize is still listed by name and time.
+        }
+        calls.push({
+          eventTime: event.EventTime?.toISOString() ?? '',
+          eventName: event.EventName ?? '',
+          eventSource: event.EventSource ?? '',
+          region: detail.awsRegion as string | undefined,
+          sourceIp: detail.sourceIPAddress as string | undefined,
+          errorCode: detail.errorCode as string | undefined,
+          eventId: event.EventId,
+        });
+      }
+      token = result.NextToken;
+      if (!token) break;
+    }
+    return calls;
+  }
+}
+
+/** Evidence objects in the object-locked bucket: written once, never replaced. */
+export class S3EvidenceWriter implements EvidenceWriter {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      );
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      // A retry of the same execution finds its evidence already there.
+      if (e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412) return;
+      throw error;
+    }
+  }
+}
+
+export class SnsNotifier implements Notifier {
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async publish(message: Message): Promise<void> {
+    await this.sns.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: message.subject,
+        Message: message.body.slice(0, 250_000),
+      }),
+    );
+  }
+}

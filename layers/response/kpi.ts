@@ -1,0 +1,58 @@
+import type { FindingKind } from '../config/schema';
+
+/**
+ * The response's KPIs as CloudWatch metrics. The pure code returns them; the
+ * handlers publish them with Powertools Metrics (namespace from
+ * POWERTOOLS_METRICS_NAMESPACE). Metric names and dimension values are visible to
+ * anyone who can list metrics, so they say nothing about what is planted.
+ */
+export const KPI = {
+  findings: 'FindingsReceived',
+  duplicateFindings: 'DuplicateFindings',
+  eventToFinding: 'EventToFindingLatency',
+  findingToContainment: 'FindingToContainmentLatency',
+  automaticActions: 'AutomaticActions',
+  approvalsRequested: 'ApprovalsRequested',
+  approvalsGranted: 'ApprovalsGranted',
+  approvalsDenied: 'ApprovalsDenied',
+  approvalsTimedOut: 'ApprovalsTimedOut',
+  reverts: 'Reverts',
+  rollbacks: 'Rollbacks',
+  falsePositives: 'FalsePositives',
+  dryRunPlans: 'DryRunPlans',
+} as const;
+export type KpiName = (typeof KPI)[keyof typeof KPI];
+
+export interface Kpi {
+  name: KpiName;
+  unit: 'Count' | 'Milliseconds';
+  value: number;
+  /** At most one dimension besides the service, so the dashboard can name each series. */
+  dimension?: { name: 'Kind' | 'Reason'; value: string };
+}
+
+/** Neutral labels for finding kinds: metric dimensions and the policy in the environment. */
+export const KIND_LABELS: Record<FindingKind, string> = {
+  'decoy-touch': 'resource-access',
+  anomaly: 'anomaly',
+  tamper: 'logging-change',
+  'unlogged-use': 'unlogged-use',
+};
+
+export const count = (name: KpiName, dimension?: Kpi['dimension']): Kpi => ({
+  name,
+  unit: 'Count',
+  value: 1,
+  dimension,
+});
+
+export const latency = (name: KpiName, from: string | undefined, to: Date): Kpi[] => {
+  const start = from ? Date.parse(from) : Number.NaN;
+  if (Number.isNaN(start)) return [];
+  return [{ name, unit: 'Milliseconds', value: Math.max(0, to.getTime() - start) }];
+};
+
+/** A port the handlers implement with Powertools Metrics; tests collect in memory. */
+export interface KpiSink {
+  publish(kpis: readonly Kpi[]): void;
+}

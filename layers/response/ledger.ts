@@ -1,0 +1,528 @@
+import { z } from 'zod';
+import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord, type AuditStore } from './audit';
+import { count, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
+import {
+  approvalMessage,
+  containedMessage,
+  dryRunMessage,
+  type Message,
+  manualActionMessage,
+  noActionMessage,
+  refreshedMessage,
+  rolledBackMessage,
+} from './messages';
+import type { StepPlan } from './plan';
+import { revokePolicyDocument } from './plan';
+import { type Decision, decide, type ResponsePolicy } from './policy';
+import { planRevert } from './revert';
+import {
+  approvalSchema,
+  DONE_KEYS,
+  type ExecutionRef,
+  executionRefSchema,
+  findingIdOfExecution,
+  UNDO_STEPS,
+  type WorkflowState,
+  workflowStateSchema,
+} from './state';
+
+/**
+ * The ledger: the one step the state machine calls to decide, to record every
+ * decision and action before and after it, to ask for approval, and to tell
+ * people. Pure over its ports (audit store, notifier, clock).
+ */
+
+export const ledgerOps = [
+  'decide',
+  'plan',
+  'before',
+  'after',
+  'failed',
+  'dry-run',
+  'notify-only',
+  'request-approval',
+  'approval-granted',
+  'approval-denied',
+  'approval-timed-out',
+  'contained',
+  'finished',
+  'rolled-back',
+  'undo-failed',
+  'plan-revert',
+  'reverted',
+] as const;
+export type LedgerOp = (typeof ledgerOps)[number];
+
+export const ledgerInputSchema = z.object({
+  op: z.enum(ledgerOps),
+  /** The state that calls: names the record, so a retried call writes nothing new. */
+  record: z.string().min(1),
+  step: z.string().optional(),
+  state: workflowStateSchema,
+  execution: executionRefSchema,
+  /** request-approval only: the task token to hand to the approver. */
+  token: z.string().optional(),
+});
+export type LedgerInput = z.input<typeof ledgerInputSchema>;
+
+export interface Notifier {
+  publish(message: Message): Promise<void>;
+}
+
+export interface LedgerDeps {
+  store: AuditStore;
+  notifier: Notifier;
+  policy: ResponsePolicy;
+  now: () => Date;
+  /** For messages: where evidence objects are (s3://bucket). */
+  evidenceLocation: string;
+}
+
+export interface LedgerResult {
+  result: unknown;
+  kpis: Kpi[];
+}
+
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+}
+
+interface StepText {
+  intent: string;
+  change: string;
+  undo?: string;
+}
+
+/** What a step will do, what it did and how to undo it, in words an operator can act on. */
+export function describeStep(step: string, plan: StepPlan | undefined, executionArn: string): StepText {
+  const user = plan?.userName ?? '?';
+  const key = plan?.accessKeyId ?? '?';
+  const principal = plan?.targetKind === 'role' ? `role ${plan.roleName}` : `user ${user}`;
+  const revert = `npx honeytrail revert ${executionArn}`;
+  switch (step) {
+    case 'deactivate-key':
+      return {
+        intent: `deactivate access key ${key} of user ${user}`,
+        change: `access key ${key} of user ${user}: Active -> Inactive`,
+        undo: `${revert} (or: aws iam update-access-key --user-name ${user} --access-key-id ${key} --status Active)`,
+      };
+    case 'attach-quarantine':
+      return {
+        intent: `attach ${plan?.quarantinePolicyArn} to ${principal}`,
+        change: `${principal}: attached ${plan?.quarantinePolicyArn}`,
+        undo: `${revert} (or: aws iam detach-${plan?.targetKind}-policy --${plan?.targetKind}-name ${plan?.targetKind === 'role' ? plan.roleName : user} --policy-arn ${plan?.quarantinePolicyArn})`,
+      };
+    case 'revoke-sessions':
+      return {
+        intent: `deny sessions of ${principal} issued before now (inline policy ${plan?.revokePolicyName})`,
+        change: `${principal}: inline policy ${plan?.revokePolicyName} ${plan?.hasPreviousRevokePolicy ? 'replaced' : 'added'}`,
+        undo: `${revert} (or: aws iam ${plan?.hasPreviousRevokePolicy ? 'put' : 'delete'}-${plan?.targetKind}-policy --${plan?.targetKind}-name ${plan?.targetKind === 'role' ? plan.roleName : user} --policy-name ${plan?.revokePolicyName}${plan?.hasPreviousRevokePolicy ? ' --policy-document <previous, in the plan record>' : ''})`,
+      };
+    case 'rotate-key':
+      return {
+        intent: `create a new access key for user ${user} and store it in ${plan?.keyStoreName}`,
+        change: `user ${user}: new access key created and stored in ${plan?.keyStoreName}`,
+        undo: `delete the new key by hand if unwanted (aws iam delete-access-key --user-name ${user} --access-key-id <new key>)`,
+      };
+    case 'delete-old-key':
+      return {
+        intent: `delete the old access key ${key} of user ${user}`,
+        change: `access key ${key} of user ${user}: deleted`,
+        undo: 'cannot be undone; the new key stays with its owner',
+      };
+    case 'refresh-credentials':
+      return {
+        intent: 'replace the planted resources, including the used key',
+        change: 'planted resources replaced',
+      };
+    case 'reactivate-key':
+      return {
+        intent: `reactivate access key ${key} of user ${user}`,
+        change: `access key ${key} of user ${user}: Inactive -> Active`,
+      };
+    case 'detach-quarantine':
+      return {
+        intent: `detach ${plan?.quarantinePolicyArn} from ${principal}`,
+        change: `${principal}: detached ${plan?.quarantinePolicyArn}`,
+      };
+    case 'restore-sessions':
+      return {
+        intent: `${plan?.hasPreviousRevokePolicy ? 'restore' : 'remove'} inline policy ${plan?.revokePolicyName} of ${principal}`,
+        change: `${principal}: inline policy ${plan?.revokePolicyName} ${plan?.hasPreviousRevokePolicy ? 'restored' : 'removed'}`,
+      };
+    case 'cleanup-new-keys':
+      return {
+        intent: `delete any new access key of user ${user} that was not stored`,
+        change: `user ${user}: unstored new access keys deleted`,
+      };
+    default:
+      return { intent: step, change: step };
+  }
+}
+
+function errorText(state: WorkflowState): { error: string; cause: string } | undefined {
+  if (!state.error) return undefined;
+  return { error: state.error.Error, cause: state.error.Cause.slice(0, 2000) };
+}
+
+/** Steps of this execution that ran, in words, from the state's `done`. */
+function doneSteps(state: WorkflowState, execution: ExecutionRef): string[] {
+  const plan = state.evidence?.plan;
+  return Object.entries(DONE_KEYS)
+    .filter(([, key]) => state.done[key] !== undefined)
+    .map(([step]) => describeStep(step, plan, execution.arn).change);
+}
+
+export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerResult> {
+  const parsed = ledgerInputSchema.safeParse(raw);
+  if (!parsed.success) throw new LedgerError(`ledger input is malformed: ${parsed.error.message}`);
+  const input = parsed.data;
+  const { state, execution } = input;
+  const now = deps.now();
+  const kpis: Kpi[] = [];
+  const decision = state.decision;
+  const plan = state.evidence?.plan;
+  const dryRun = decision?.dryRun ?? deps.policy.dryRun;
+  const findingId =
+    decision?.findingId ?? state.finding?.id ?? findingIdOfExecution(execution.arn) ?? 'unknown';
+
+  const record = async (
+    event: AuditEvent,
+    fields: Partial<AuditRecord> = {},
+    sequence = input.record,
+  ): Promise<AuditRecord> => {
+    const entry: AuditRecord = {
+      schemaVersion: AUDIT_SCHEMA_VERSION,
+      at: now.toISOString(),
+      findingId,
+      executionArn: execution.arn,
+      executionStartedAt: execution.startedAt,
+      sequence,
+      event,
+      outcome: decision?.outcome,
+      path: decision?.path,
+      rule: decision?.rule
+        ? `#${decision.rule.index} ${decision.rule.kind}>=${decision.rule.minSeverity}:${decision.rule.action}`
+        : undefined,
+      decidedBy: state.approval?.approved ? state.approval.approver : (state.requestedBy ?? 'policy'),
+      principal: decision?.principal ?? state.finding?.actor.arn,
+      dryRun,
+      labels: [],
+      ...fields,
+      detail: { ...(state.revertOf ? { revertOf: state.revertOf } : {}), ...(fields.detail ?? {}) },
+    };
+    await deps.store.append(entry);
+    return entry;
+  };
+  const needDecision = (): Decision => {
+    if (!decision) throw new LedgerError(`op ${input.op} needs the decision in the state`);
+    return decision;
+  };
+  const step = input.step ?? '';
+
+  switch (input.op) {
+    case 'decide': {
+      if (!state.finding) throw new LedgerError('op decide needs the finding in the state');
+      const made = decide(state.finding, deps.policy);
+      await record('decision', {
+        outcome: made.outcome,
+        path: made.path,
+        rule: made.rule
+          ? `#${made.rule.index} ${made.rule.kind}>=${made.rule.minSeverity}:${made.rule.action}`
+          : undefined,
+        principal: made.principal,
+        dryRun: made.dryRun,
+        reason: made.reason,
+        detail: { decision: made, finding: state.finding },
+      });
+      if (made.outcome === 'dry-run')
+        kpis.push(count(KPI.dryRunPlans, { name: 'Kind', value: KIND_LABELS[made.kind] }));
+      return { result: made, kpis };
+    }
+
+    case 'plan': {
+      needDecision();
+      await record('plan', {
+        reason: plan?.skipped.length
+          ? plan.skipped.map((s) => `${s.step}: ${s.reason}`).join('; ')
+          : undefined,
+        detail: { plan, evidence: state.evidence?.key },
+      });
+      return { result: { recorded: true }, kpis };
+    }
+
+    case 'before': {
+      const text = describeStep(step, plan, execution.arn);
+      await record('before', { step, change: text.intent, undo: text.undo });
+      // The revoke policy's cut-off is taken now, right before the call, not when the plan was made.
+      return {
+        result:
+          step === 'revoke-sessions'
+            ? { at: now.toISOString(), policyDocument: revokePolicyDocument(now) }
+            : { at: now.toISOString() },
+        kpis,
+      };
+    }
+
+    case 'after': {
+      const text = describeStep(step, plan, execution.arn);
+      const isUndo = (Object.values(UNDO_STEPS) as string[]).includes(step) || step === 'cleanup-new-keys';
+      await record('after', {
+        step,
+        change: text.change,
+        undo: text.undo,
+        detail: step === 'rotate-key' && state.rotation ? { rotation: state.rotation } : {},
+      });
+      if (!isUndo && decision?.outcome === 'act') kpis.push(count(KPI.automaticActions));
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'failed': {
+      await record('failed', {
+        step,
+        error: errorText(state),
+        change: describeStep(step, plan, execution.arn).intent,
+      });
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'dry-run': {
+      const made = needDecision();
+      let i = 0;
+      for (const action of made.actions) {
+        const skipped = plan?.skipped.find((s) => s.step === action.step);
+        await record(
+          'planned',
+          { step: action.step, change: action.description, undo: action.undo, reason: skipped?.reason },
+          `${input.record}-${String(i++).padStart(2, '0')}`,
+        );
+      }
+      await deps.notifier.publish(dryRunMessage(made, plan, execution.arn));
+      await record('notified', { reason: 'dry-run plan sent' }, `${input.record}-notified`);
+      return { result: { planned: made.actions.length }, kpis };
+    }
+
+    case 'notify-only': {
+      const made = needDecision();
+      await record('complete', { reason: made.reason });
+      await deps.notifier.publish(noActionMessage(made, execution.arn, made.reason));
+      return { result: { notified: true }, kpis };
+    }
+
+    case 'request-approval': {
+      const made = needDecision();
+      if (!input.token) throw new LedgerError('op request-approval needs the task token');
+      await record('approval-requested', {
+        reason: made.reason,
+        detail: { timeoutMinutes: deps.policy.approvalTimeoutMinutes },
+      });
+      await deps.notifier.publish(
+        approvalMessage({
+          decision: made,
+          plan: plan ?? undefinedPlan(made),
+          executionArn: execution.arn,
+          token: input.token,
+          evidence: state.evidence ? `${deps.evidenceLocation}/${state.evidence.key}` : '(none)',
+          timeoutMinutes: deps.policy.approvalTimeoutMinutes,
+        }),
+      );
+      kpis.push(count(KPI.approvalsRequested));
+      return { result: { requested: true }, kpis };
+    }
+
+    case 'approval-granted': {
+      const approval = approvalSchema.parse(state.approval);
+      await record('approval-granted', {
+        decidedBy: approval.approver,
+        reason: approval.reason || undefined,
+      });
+      kpis.push(count(KPI.approvalsGranted));
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'approval-denied': {
+      const made = needDecision();
+      // Denied by SendTaskFailure (cause: JSON from `honeytrail deny`) or by an output with approved=false.
+      const answer = state.approval ?? parseCause(state.error?.Cause);
+      const labels = answer.falsePositive ? ['false-positive'] : [];
+      await record('approval-denied', {
+        decidedBy: answer.approver,
+        reason: answer.reason || undefined,
+        labels,
+      });
+      await deps.notifier.publish(
+        noActionMessage(made, execution.arn, `approval denied by ${answer.approver}`),
+      );
+      kpis.push(count(KPI.approvalsDenied));
+      if (answer.falsePositive)
+        kpis.push(count(KPI.falsePositives, { name: 'Kind', value: KIND_LABELS[made.kind] }));
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'approval-timed-out': {
+      const made = needDecision();
+      await record('approval-timed-out', {
+        reason: `no answer within ${deps.policy.approvalTimeoutMinutes} minutes: no action`,
+      });
+      await deps.notifier.publish(noActionMessage(made, execution.arn, 'the approval timed out'));
+      kpis.push(count(KPI.approvalsTimedOut));
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'contained': {
+      const made = needDecision();
+      const done = doneSteps(state, execution);
+      const problems = state.error ? [`${state.error.Error}: ${state.error.Cause.slice(0, 300)}`] : [];
+      await record('complete', {
+        reason: problems.length ? `contained with problems: ${problems.join('; ')}` : 'contained',
+        detail: { done },
+      });
+      await deps.notifier.publish(
+        made.path === 'refresh'
+          ? refreshedMessage(made, execution.arn)
+          : containedMessage({
+              decision: made,
+              plan,
+              executionArn: execution.arn,
+              done,
+              rotation: state.rotation,
+              problems,
+            }),
+      );
+      kpis.push(...latency(KPI.findingToContainment, state.receivedAt, now));
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'finished': {
+      await record('complete', { reason: input.step ? `finished: ${input.step}` : 'finished' });
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'rolled-back':
+    case 'reverted': {
+      const made = needDecision();
+      const reason = state.undoReason ?? (input.op === 'rolled-back' ? 'rollback' : 'revert');
+      const undone = Object.entries(UNDO_STEPS)
+        .filter(([forward]) => state.done[DONE_KEYS[forward as keyof typeof DONE_KEYS]] !== undefined)
+        .map(([, undo]) => describeStep(undo, plan, execution.arn).change);
+      await record(input.op === 'rolled-back' ? 'rolled-back' : 'reverted', {
+        reason: reason === 'rollback' ? `rolled back after ${state.error?.Error ?? 'a failure'}` : reason,
+        error: errorText(state),
+        detail: { undone },
+      });
+      await deps.notifier.publish(
+        rolledBackMessage({
+          decision: made,
+          executionArn: execution.arn,
+          failedStep: input.step ?? 'a step',
+          error: state.error ? `${state.error.Error}: ${state.error.Cause.slice(0, 300)}` : 'unknown error',
+          undone,
+          reason,
+        }),
+      );
+      kpis.push(
+        reason === 'rollback'
+          ? count(KPI.rollbacks)
+          : count(KPI.reverts, {
+              name: 'Reason',
+              value: reason === 'health-check' ? 'health-check' : 'requested',
+            }),
+      );
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'undo-failed': {
+      await record('undo-failed', { step, error: errorText(state) });
+      const instructions = Object.entries(UNDO_STEPS)
+        .filter(([forward]) => state.done[DONE_KEYS[forward as keyof typeof DONE_KEYS]] !== undefined)
+        .map(([forward]) => describeStep(forward, plan, execution.arn).undo ?? forward);
+      await deps.notifier.publish(
+        manualActionMessage({
+          decision,
+          executionArn: execution.arn,
+          step,
+          error: state.error ? `${state.error.Error}: ${state.error.Cause.slice(0, 300)}` : 'unknown error',
+          instructions,
+        }),
+      );
+      return { result: { at: now.toISOString() }, kpis };
+    }
+
+    case 'plan-revert': {
+      if (!state.revertOf) throw new LedgerError('op plan-revert needs revertOf');
+      const of = state.revertOf;
+      const ofFinding = findingIdOfExecution(of);
+      const records = await deps.store.query(ofFinding ? { findingId: ofFinding } : { executionArn: of });
+      const revert = planRevert(records, of);
+      const labels = state.falsePositive ? ['false-positive'] : [];
+      const entry: AuditRecord = {
+        schemaVersion: AUDIT_SCHEMA_VERSION,
+        at: now.toISOString(),
+        findingId: revert.decision.findingId,
+        executionArn: execution.arn,
+        executionStartedAt: execution.startedAt,
+        sequence: input.record,
+        event: 'revert-requested',
+        outcome: revert.decision.outcome,
+        path: revert.decision.path,
+        decidedBy: state.requestedBy ?? 'unknown',
+        principal: revert.decision.principal,
+        dryRun: false,
+        reason: [state.reason, ...revert.notes].filter(Boolean).join('; ') || undefined,
+        labels,
+        detail: { revertOf: of, done: Object.keys(revert.done), notes: revert.notes },
+      };
+      await deps.store.append(entry);
+      if (state.falsePositive)
+        kpis.push(count(KPI.falsePositives, { name: 'Kind', value: KIND_LABELS[revert.decision.kind] }));
+      return {
+        result: {
+          decision: { ...revert.decision, dryRun: false },
+          evidence: { key: '', plan: revert.plan },
+          done: revert.done,
+          notes: revert.notes,
+        },
+        kpis,
+      };
+    }
+  }
+}
+
+function parseCause(cause: string | undefined) {
+  try {
+    return approvalSchema.parse({ approved: false, ...JSON.parse(cause ?? '{}') });
+  } catch {
+    return approvalSchema.parse({ approved: false, reason: cause ?? '' });
+  }
+}
+
+function undefinedPlan(decision: Decision): StepPlan {
+  return {
+    path: decision.path,
+    targetKind: decision.target?.kind ?? 'none',
+    deactivateKey: false,
+    attachQuarantine: false,
+    revokeSessions: false,
+    rotate: false,
+    quarantinePolicyArn: '',
+    revokePolicyName: '',
+    hasPreviousRevokePolicy: false,
+    keysBefore: [],
+    keyStore: decision.settings.keyStore,
+    keyStoreName: '',
+    skipped: [],
+  };
+}
+
+/**
+ * A clock that never returns the same millisecond twice in one process: records
+ * of one execution are ordered by time, and two states can finish within a
+ * millisecond of each other.
+ */
+export function monotonicClock(source: () => number = Date.now): () => Date {
+  let last = 0;
+  return () => {
+    last = Math.max(source(), last + 1);
+    return new Date(last);
+  };
+}

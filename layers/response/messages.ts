@@ -1,0 +1,196 @@
+import type { StepPlan } from './plan';
+import type { Decision } from './policy';
+
+/** Notifications about a response (SNS: mail shows the subject and the body). Pure text. */
+export interface Message {
+  subject: string;
+  body: string;
+}
+
+/** SNS subjects: at most 100 printable ASCII characters, no line breaks. */
+function subject(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+function actionLines(decision: Decision, plan?: StepPlan): string[] {
+  const lines = decision.actions.map((a) => `  - ${a.description}\n      undo: ${a.undo}`);
+  for (const skip of plan?.skipped ?? []) lines.push(`  - skipped ${skip.step}: ${skip.reason}`);
+  return lines.length ? lines : ['  (none)'];
+}
+
+function header(decision: Decision, executionArn: string): string[] {
+  return [
+    `Finding:    ${decision.findingId} (${decision.kind}, ${decision.severity})`,
+    `Principal:  ${decision.principal}`,
+    `Decision:   ${decision.outcome} - ${decision.reason}`,
+    decision.rule
+      ? `Rule:       #${decision.rule.index} ${decision.rule.kind} >= ${decision.rule.minSeverity} -> ${decision.rule.action}`
+      : 'Rule:       none',
+    `Execution:  ${executionArn}`,
+  ];
+}
+
+const auditHint = (decision: Decision) => `Audit:      npx honeytrail audit --finding ${decision.findingId}`;
+
+export function approvalMessage(args: {
+  decision: Decision;
+  plan: StepPlan;
+  executionArn: string;
+  token: string;
+  evidence: string;
+  timeoutMinutes: number;
+}): Message {
+  const { decision, plan, token } = args;
+  return {
+    subject: subject(`Approval needed: contain ${decision.target?.name ?? decision.principal}`),
+    body: [
+      'A response is waiting for your approval.',
+      '',
+      ...header(decision, args.executionArn),
+      `Evidence:   ${args.evidence}`,
+      '',
+      'Planned actions:',
+      ...actionLines(decision, plan),
+      '',
+      `Approve:    npx honeytrail approve '${token}' [--reason "..."]`,
+      `Deny:       npx honeytrail deny '${token}' [--false-positive] [--reason "..."]`,
+      '',
+      `Without an answer within ${args.timeoutMinutes} minutes nothing is done.`,
+      'The same with the AWS CLI:',
+      `  aws stepfunctions send-task-success --task-token '${token}' --task-output '{"approved":true,"approver":"<you>"}'`,
+      `  aws stepfunctions send-task-failure --task-token '${token}' --error ApprovalDenied`,
+      auditHint(decision),
+    ].join('\n'),
+  };
+}
+
+export function dryRunMessage(decision: Decision, plan: StepPlan | undefined, executionArn: string): Message {
+  return {
+    subject: subject(`Dry run: would contain ${decision.target?.name ?? decision.principal}`),
+    body: [
+      'Dry run: this response was planned and recorded, and nothing was changed.',
+      'Set "dryRun": false in the configuration to let it act.',
+      '',
+      ...header(decision, executionArn),
+      '',
+      'Would do:',
+      ...actionLines(decision, plan),
+      '',
+      auditHint(decision),
+    ].join('\n'),
+  };
+}
+
+export function noActionMessage(decision: Decision, executionArn: string, why: string): Message {
+  return {
+    subject: subject(`No action: ${why}`),
+    body: [
+      `No action was taken: ${why}.`,
+      '',
+      ...header(decision, executionArn),
+      '',
+      auditHint(decision),
+    ].join('\n'),
+  };
+}
+
+export function containedMessage(args: {
+  decision: Decision;
+  plan?: StepPlan;
+  executionArn: string;
+  done: string[];
+  rotation?: { newAccessKeyId: string; storedIn: string };
+  problems: string[];
+}): Message {
+  const { decision, plan, rotation } = args;
+  const lines = [
+    args.problems.length ? 'The principal was contained, with problems:' : 'The principal was contained.',
+    '',
+    ...header(decision, args.executionArn),
+    '',
+    'Done:',
+    ...(args.done.length ? args.done.map((d) => `  - ${d}`) : ['  (nothing)']),
+    ...args.problems.map((p) => `  ! ${p}`),
+    ...(plan?.skipped ?? []).map((s) => `  - skipped ${s.step}: ${s.reason}`),
+  ];
+  if (rotation) {
+    lines.push(
+      '',
+      `To the owner of ${plan?.userName ?? 'the user'}${plan?.owner ? ` (${plan.owner})` : ''}:`,
+      `  a new access key ${rotation.newAccessKeyId} is stored in ${rotation.storedIn}.`,
+      `  The old key ${plan?.accessKeyId ?? ''} is inactive and will be deleted in ${Math.round(decision.graceSeconds / 60)} minutes.`,
+    );
+  }
+  lines.push('', `Undo:       npx honeytrail revert ${args.executionArn}`, auditHint(decision));
+  return {
+    subject: subject(
+      `${args.problems.length ? 'Contained with problems' : 'Contained'}: ${decision.target?.name ?? decision.principal}`,
+    ),
+    body: lines.join('\n'),
+  };
+}
+
+export function refreshedMessage(decision: Decision, executionArn: string): Message {
+  return {
+    subject: subject('Credentials replaced after use of a retired key'),
+    body: [
+      'A key that no one should hold was used. It has been replaced; nothing real was changed.',
+      '',
+      ...header(decision, executionArn),
+      '',
+      auditHint(decision),
+    ].join('\n'),
+  };
+}
+
+export function rolledBackMessage(args: {
+  decision: Decision;
+  executionArn: string;
+  failedStep: string;
+  error: string;
+  undone: string[];
+  reason: 'rollback' | 'health-check' | 'revert';
+}): Message {
+  const what =
+    args.reason === 'rollback'
+      ? `Step ${args.failedStep} failed (${args.error}); everything done before it was undone.`
+      : args.reason === 'health-check'
+        ? 'A health check alarm went off after acting; the response was reverted.'
+        : 'The response was reverted on request.';
+  return {
+    subject: subject(
+      `${args.reason === 'rollback' ? 'Rolled back' : 'Reverted'}: ${args.decision.target?.name ?? args.decision.principal}`,
+    ),
+    body: [
+      what,
+      'The principal works as it did before the response.',
+      '',
+      ...header(args.decision, args.executionArn),
+      '',
+      'Undone:',
+      ...(args.undone.length ? args.undone.map((u) => `  - ${u}`) : ['  (nothing to undo)']),
+      '',
+      auditHint(args.decision),
+    ].join('\n'),
+  };
+}
+
+export function manualActionMessage(args: {
+  decision: Decision | undefined;
+  executionArn: string;
+  step: string;
+  error: string;
+  instructions: string[];
+}): Message {
+  return {
+    subject: subject(`Action needed: response step ${args.step} failed`),
+    body: [
+      `The response could not finish step ${args.step}: ${args.error}.`,
+      'Check the principal by hand:',
+      ...args.instructions.map((i) => `  - ${i}`),
+      '',
+      ...(args.decision ? header(args.decision, args.executionArn) : [`Execution:  ${args.executionArn}`]),
+      ...(args.decision ? ['', auditHint(args.decision)] : []),
+    ].join('\n'),
+  };
+}

@@ -1,0 +1,74 @@
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { FINDING_EVENT_SOURCE, findingSchema } from '../findings/finding';
+import { count, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
+import { type RespondInput, responseExecutionName } from './state';
+
+/**
+ * Starts one response per finding. The execution is named after the finding id,
+ * and Step Functions refuses a second execution of the same name (Standard
+ * workflows keep names for 90 days): a finding delivered twice, or republished
+ * with a higher count, starts one response and the duplicate is counted.
+ */
+
+export const findingEventSchema = z.object({
+  source: z.literal(FINDING_EVENT_SOURCE),
+  'detail-type': z.string(),
+  time: z.string().optional(),
+  detail: findingSchema,
+});
+
+export class FindingRejected extends Error {
+  override readonly name = 'FindingRejected';
+}
+
+export interface ExecutionStarter {
+  /** Starts `name`; `duplicate` when an execution of that name already exists. */
+  start(name: string, input: RespondInput): Promise<{ executionArn?: string; duplicate: boolean }>;
+}
+
+export async function startResponse(
+  event: unknown,
+  deps: { starter: ExecutionStarter; now: () => Date },
+): Promise<{ executionName: string; executionArn?: string; duplicate: boolean; kpis: Kpi[] }> {
+  const parsed = findingEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
+      .join('; ');
+    throw new FindingRejected(`not a finding event: ${problems}`);
+  }
+  const finding = parsed.data.detail;
+  const now = deps.now();
+  const name = responseExecutionName(finding.id);
+  const started = await deps.starter.start(name, { mode: 'respond', finding, receivedAt: now.toISOString() });
+  const kind = { name: 'Kind' as const, value: KIND_LABELS[finding.kind] };
+  const kpis: Kpi[] = started.duplicate
+    ? [count(KPI.duplicateFindings, kind)]
+    : [count(KPI.findings, kind), ...latency(KPI.eventToFinding, finding.lastSeen, now)];
+  return { executionName: name, ...started, kpis };
+}
+
+export class SfnExecutionStarter implements ExecutionStarter {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(name: string, input: RespondInput) {
+    try {
+      const result = await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      return { executionArn: result.executionArn, duplicate: false };
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExists || (error as Error)?.name === 'ExecutionAlreadyExists')
+        return { duplicate: true };
+      throw error;
+    }
+  }
+}

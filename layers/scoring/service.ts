@@ -1,0 +1,337 @@
+import { type ReadProblem, recordsFromText } from '../cloudtrail/reader';
+import { mergeWindows, WindowBuilder, windowsOf } from '../features';
+import type { FindingSink } from '../findings/publish';
+import { ModelFileError } from '../forest';
+import { anomalyFinding } from './findings';
+import { type Label, labelEventDetailSchema } from './labels';
+import { type ActivityModel, parseActivityModelText, serializeActivityModel } from './model';
+import type {
+  HistorySource,
+  LabelStore,
+  LogObjectRef,
+  LogObjectSource,
+  ModelStore,
+  StoredWindow,
+  TrainingStatus,
+  WindowStore,
+} from './ports';
+import { scoreAggregates } from './score';
+import { trainModelFromWindows } from './train';
+
+/**
+ * What the training and scoring functions do, with AWS behind ports (ports.ts):
+ * the handlers only parse their event and call these.
+ */
+
+export interface Log {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export type Count = (metric: string, value?: number) => void;
+
+// ---- training ----------------------------------------------------------------------------
+
+export interface TrainingSettings {
+  readonly windowMinutes: number;
+  readonly trainingDays: number;
+  /** The threshold floor (config scoring.threshold). */
+  readonly minThreshold: number;
+  readonly seed?: number;
+  readonly minWindows?: number;
+}
+
+export interface TrainingDeps {
+  readonly history: HistorySource;
+  readonly models: ModelStore;
+  readonly labels: LabelStore;
+  readonly settings: TrainingSettings;
+  readonly now: () => Date;
+  /** True once the time budget is spent: train on what was read. */
+  readonly shouldStop: () => boolean;
+  readonly log: Log;
+  readonly count: Count;
+}
+
+/**
+ * Reads the last `trainingDays` of history, trains, writes the model and the
+ * status. Too little history writes a status and no model (the previous model,
+ * if any, stays: the versioned bucket keeps every one).
+ */
+export async function runTraining(deps: TrainingDeps): Promise<TrainingStatus> {
+  const startedAt = deps.now();
+  try {
+    return await train(deps, startedAt);
+  } catch (error) {
+    // Recorded for the scorer's "why no model" and for whoever looks at the bucket; then rethrown.
+    deps.count('TrainingFailed');
+    await deps.models
+      .putStatus({
+        status: 'failed',
+        at: startedAt.toISOString(),
+        records: 0,
+        windows: 0,
+        message: (error as Error).message,
+      })
+      .catch(() => {});
+    throw error;
+  }
+}
+
+async function train(deps: TrainingDeps, end: Date): Promise<TrainingStatus> {
+  const { settings } = deps;
+  const start = new Date(end.getTime() - settings.trainingDays * 86_400_000);
+  const builder = new WindowBuilder(settings.windowMinutes);
+  let problems = 0;
+  const { truncated } = await deps.history.read(
+    { start, end },
+    (record) => {
+      builder.add(record);
+    },
+    {
+      onProblem: (problem: ReadProblem) => {
+        problems++;
+        if (problems <= 10) deps.log.warn('unreadable CloudTrail record', { ...problem });
+      },
+      shouldStop: deps.shouldStop,
+    },
+  );
+  deps.count('HistoryRecords', builder.records);
+  if (problems > 0) deps.count('UnreadableRecords', problems);
+  if (truncated) deps.log.warn('history read stopped early (time budget); training on what was read');
+
+  const labels = await deps.labels.list();
+  const result = trainModelFromWindows(builder, {
+    windowMinutes: settings.windowMinutes,
+    minThreshold: settings.minThreshold,
+    labels,
+    trainedAt: end,
+    ...(settings.seed !== undefined && { seed: settings.seed }),
+    ...(settings.minWindows !== undefined && { minWindows: settings.minWindows }),
+  });
+
+  let status: TrainingStatus;
+  if (result.status === 'insufficient-history') {
+    status = {
+      status: 'insufficient-history',
+      at: end.toISOString(),
+      records: result.records,
+      windows: result.windows,
+      needed: result.needed,
+      message: `${result.message} (history from ${deps.history.description})`,
+      ...(truncated && { truncated }),
+    };
+    deps.log.warn('no model trained', { ...status });
+    deps.count('InsufficientHistory');
+  } else {
+    const { model } = result;
+    await deps.models.putModel(JSON.stringify(serializeActivityModel(model)));
+    status = {
+      status: 'trained',
+      at: end.toISOString(),
+      records: model.training.records,
+      windows: model.training.rows,
+      threshold: model.threshold,
+      message: `trained on ${model.training.rows} principal-windows of ${model.training.principals} principals from ${deps.history.description}; ${model.training.excludedWindows} labelled attack windows left out`,
+      ...(truncated && { truncated }),
+    };
+    deps.log.info('model trained', { ...status });
+    deps.count('ModelsTrained');
+  }
+  await deps.models.putStatus(status);
+  return status;
+}
+
+// ---- the current model, cached across invocations ----------------------------------------
+
+export type ModelState = { model: ActivityModel; version: string } | { model: undefined; reason: string };
+
+export interface ModelCache {
+  current(): Promise<ModelState>;
+}
+
+/**
+ * Keeps the parsed model between invocations and checks the store for a newer one
+ * (a HEAD, not a download) at most every `checkEveryMs`.
+ */
+export function modelCache(
+  store: ModelStore,
+  options: { checkEveryMs: number; now: () => number; log: Log; count: Count },
+): ModelCache {
+  let cached: ModelState | undefined;
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  return {
+    async current() {
+      const now = options.now();
+      if (cached && now - checkedAt < options.checkEveryMs) return cached;
+      const version = await store.modelVersion();
+      checkedAt = now;
+      if (cached?.model && version === cached.version) return cached;
+      if (version === undefined) {
+        const status = await store.getStatus();
+        cached = {
+          model: undefined,
+          reason: status
+            ? `last training: ${status.status} at ${status.at}: ${status.message}`
+            : 'no model has been trained yet',
+        };
+        return cached;
+      }
+      const file = await store.getModel();
+      if (!file) {
+        cached = { model: undefined, reason: 'the model disappeared between HEAD and GET' };
+        return cached;
+      }
+      try {
+        cached = { model: parseActivityModelText(file.text, 'the current model'), version: file.version };
+        options.log.info('model loaded', { version: file.version });
+      } catch (error) {
+        if (!(error instanceof ModelFileError)) throw error;
+        options.log.error('the current model cannot be read', { error: error.message });
+        options.count('ModelUnreadable');
+        cached = { model: undefined, reason: error.message };
+      }
+      return cached;
+    },
+  };
+}
+
+// ---- scoring one delivered log file ------------------------------------------------------
+
+export interface ScoringDeps {
+  readonly logs: LogObjectSource;
+  readonly models: ModelCache;
+  readonly windows: WindowStore;
+  readonly sink: FindingSink;
+  readonly now: () => number;
+  readonly log: Log;
+  readonly count: Count;
+}
+
+export interface ScoreOutcome {
+  readonly records: number;
+  readonly problems: number;
+  readonly windows: number;
+  /** Ids of the findings published for this file. */
+  readonly findings: readonly string[];
+  /** Set when nothing was scored, with why. */
+  readonly skipped?: string;
+}
+
+const MAX_SOURCES = 400;
+const MAX_SAVE_ATTEMPTS = 6;
+/** Windows are kept two days past their end: CloudTrail delivers late, rarely by more. */
+const WINDOW_TTL_MS = 2 * 86_400_000;
+
+/**
+ * Scores the principal-windows one log file touches. A window spans many log
+ * files (one every few minutes per region), so the file's records are merged
+ * into the window as stored so far and the whole window is scored; a window's
+ * finding is published once, the first time it crosses the threshold.
+ *
+ * Safe to run twice for the same file: a file already merged into a window is not
+ * merged again, and a window already reported is not reported again.
+ */
+export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Promise<ScoreOutcome> {
+  if (ref.key.includes('/CloudTrail-Digest/')) {
+    return { records: 0, problems: 0, windows: 0, findings: [], skipped: 'a digest file, not a log file' };
+  }
+  const state = await deps.models.current();
+  if (!state.model) {
+    deps.log.info('not scoring: no model', { reason: state.reason, key: ref.key });
+    deps.count('ScoringSkippedNoModel');
+    return { records: 0, problems: 0, windows: 0, findings: [], skipped: state.reason };
+  }
+  const { model } = state;
+  const source = `s3://${ref.bucket}/${ref.key}`;
+  const text = await deps.logs.getText(ref);
+  const problems: ReadProblem[] = [];
+  const records = recordsFromText(text, source, (problem) => problems.push(problem));
+  if (problems.length > 0) {
+    deps.count('UnreadableRecords', problems.length);
+    for (const problem of problems.slice(0, 10))
+      deps.log.warn('unreadable CloudTrail record', { ...problem });
+  }
+  deps.count('RecordsScored', records.length);
+
+  const sourceId = `${ref.key}#${ref.version ?? ''}`;
+  const stored: StoredWindow[] = [];
+  for (const window of windowsOf(records, model.windowMinutes)) {
+    stored.push(await mergeIntoStore(window, sourceId, deps));
+  }
+  const scored = scoreAggregates(
+    model,
+    stored.map((s) => s.window),
+    { explainTop: 0 },
+  );
+  const published: string[] = [];
+  for (let i = 0; i < scored.length; i++) {
+    const s = scored[i]!;
+    if (s.score < model.threshold || stored[i]!.reportedAt) continue;
+    const finding = anomalyFinding(s, model.threshold);
+    await deps.sink.publish(finding);
+    await markReported(stored[i]!, deps);
+    published.push(finding.id);
+    deps.count('AnomalyFindings');
+  }
+  return { records: records.length, problems: problems.length, windows: scored.length, findings: published };
+}
+
+async function mergeIntoStore(
+  fresh: StoredWindow['window'],
+  sourceId: string,
+  deps: ScoringDeps,
+): Promise<StoredWindow> {
+  const expiresAt = fresh.windowStart + fresh.windowMinutes * 60_000 + WINDOW_TTL_MS;
+  for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
+    const current = await deps.windows.load(fresh.principal.key, fresh.windowStart);
+    if (current?.sources.includes(sourceId)) return current;
+    const merged: StoredWindow = current
+      ? {
+          window: mergeWindows(current.window, fresh),
+          sources: [...current.sources, sourceId].slice(-MAX_SOURCES),
+          ...(current.reportedAt && { reportedAt: current.reportedAt }),
+          version: current.version + 1,
+        }
+      : { window: fresh, sources: [sourceId], version: 1 };
+    if (await deps.windows.save(merged, current?.version ?? 0, expiresAt)) return merged;
+    deps.count('WindowWriteConflicts');
+  }
+  throw new Error(
+    `window ${fresh.principal.key} at ${new Date(fresh.windowStart).toISOString()}: ${MAX_SAVE_ATTEMPTS} write conflicts in a row`,
+  );
+}
+
+async function markReported(window: StoredWindow, deps: ScoringDeps): Promise<void> {
+  const expiresAt = window.window.windowStart + window.window.windowMinutes * 60_000 + WINDOW_TTL_MS;
+  let current: StoredWindow | undefined = window;
+  for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS && current; attempt++) {
+    if (current.reportedAt) return;
+    const reported = {
+      ...current,
+      reportedAt: new Date(deps.now()).toISOString(),
+      version: current.version + 1,
+    };
+    if (await deps.windows.save(reported, current.version, expiresAt)) return;
+    current = await deps.windows.load(window.window.principal.key, window.window.windowStart);
+  }
+  // Not fatal: the finding is out; at worst a later file republishes it under the same id.
+  deps.log.warn('could not mark a window reported', { principal: window.window.principal.key });
+}
+
+// ---- feedback ----------------------------------------------------------------------------
+
+/** Stores the label carried by a "Finding Labelled" event. Throws, naming the field, on a malformed one. */
+export async function storeLabel(detail: unknown, eventTime: string, labels: LabelStore): Promise<Label> {
+  const parsed = labelEventDetailSchema.safeParse(detail);
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map(
+      (issue) => `detail.${issue.path.map(String).join('.')}: ${issue.message}`,
+    );
+    throw new Error(`Finding Labelled event not stored: ${reasons.join('; ')}`);
+  }
+  const label: Label = { ...parsed.data, labelledAt: parsed.data.labelledAt ?? eventTime };
+  await labels.put(label);
+  return label;
+}

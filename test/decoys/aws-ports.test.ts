@@ -1,0 +1,428 @@
+import { Readable } from 'node:stream';
+import {
+  CloudTrailClient,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+} from '@aws-sdk/client-cloudtrail';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteUserCommand,
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadBucketCommand,
+  ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
+  PutBucketOwnershipControlsCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AwsCallError, SDK_RETRY } from '../../layers/decoys/aws-errors';
+import { AwsIam, AwsS3, AwsSsm, AwsTrail, awsPorts } from '../../layers/decoys/aws-ports';
+
+/** An SDK-shaped service error. */
+function awsError(name: string, status = 400, message = `${name} happened`): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status, attempts: 8 },
+  });
+}
+
+const ssmMock = mockClient(SSMClient);
+const s3Mock = mockClient(S3Client);
+const iamMock = mockClient(IAMClient);
+const trailMock = mockClient(CloudTrailClient);
+
+beforeEach(() => {
+  ssmMock.reset();
+  s3Mock.reset();
+  iamMock.reset();
+  trailMock.reset();
+});
+
+const ssm = new AwsSsm(new SSMClient({ region: 'eu-west-1' }));
+const s3 = new AwsS3(new S3Client({ region: 'eu-west-1' }));
+const iam = new AwsIam(new IAMClient({ region: 'eu-west-1' }));
+const input = {
+  name: '/prod/ledger/db-password',
+  value: 'v',
+  keyId: 'alias/ledger-prod-secrets',
+  description: 'd',
+};
+
+describe('SSM port', () => {
+  it('creates a SecureString with the key, tags and no overwrite', async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+    expect(await ssm.createSecureString({ ...input, tags: [{ key: 'service', value: 'ledger' }] })).toBe(
+      'created',
+    );
+    expect(ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input).toEqual({
+      Name: input.name,
+      Value: 'v',
+      Type: 'SecureString',
+      KeyId: 'alias/ledger-prod-secrets',
+      Description: 'd',
+      Tier: 'Standard',
+      Tags: [{ Key: 'service', Value: 'ledger' }],
+      Overwrite: false,
+    });
+  });
+
+  it('reports an existing name as a result', async () => {
+    ssmMock.on(PutParameterCommand).rejects(awsError('ParameterAlreadyExists'));
+    expect(await ssm.createSecureString({ ...input, tags: [] })).toBe('exists');
+  });
+
+  it('overwrites without tags (SSM refuses both together)', async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 2 });
+    await ssm.overwriteSecureString(input);
+    const sent = ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input;
+    expect(sent).toMatchObject({ Overwrite: true, Type: 'SecureString', KeyId: input.keyId });
+    expect(sent.Tags).toBeUndefined();
+  });
+
+  it('checks a name without decrypting it', async () => {
+    ssmMock
+      .on(GetParameterCommand)
+      .rejectsOnce(awsError('ParameterNotFound'))
+      .resolvesOnce({ Parameter: { Name: input.name } });
+    expect(await ssm.parameterExists(input.name)).toBe(false);
+    expect(await ssm.parameterExists(input.name)).toBe(true);
+    expect(ssmMock.commandCalls(GetParameterCommand)[0]!.args[0].input).toEqual({
+      Name: input.name,
+      WithDecryption: false,
+    });
+  });
+
+  it('treats a missing parameter as deleted', async () => {
+    ssmMock.on(DeleteParameterCommand).rejects(awsError('ParameterNotFound'));
+    await expect(ssm.deleteParameter(input.name)).resolves.toBeUndefined();
+    expect(ssmMock.commandCalls(DeleteParameterCommand)[0]!.args[0].input).toEqual({ Name: input.name });
+  });
+
+  it('names the action and the parameter when access is denied', async () => {
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(awsError('AccessDeniedException', 400, 'not authorized to perform ssm:PutParameter'));
+    const error = await ssm.overwriteSecureString(input).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsCallError);
+    expect((error as AwsCallError).kind).toBe('denied');
+    expect((error as Error).message).toMatch(
+      /^ssm:PutParameter on \/prod\/ledger\/db-password was denied \(AccessDeniedException\): the function's role needs ssm:PutParameter/,
+    );
+  });
+
+  it('says when throttling outlasted the SDK retries, and that retrying is safe', async () => {
+    ssmMock.on(PutParameterCommand).rejects(awsError('ThrottlingException'));
+    await expect(ssm.overwriteSecureString(input)).rejects.toThrow(
+      /ssm:PutParameter on \/prod\/ledger\/db-password was throttled \(ThrottlingException\) on all 8 attempts; nothing was lost/,
+    );
+  });
+});
+
+describe('S3 port', () => {
+  const bucket = 'ledger-prod-exports-123456789012-eu-west-1';
+
+  it('tells missing, owned and foreign buckets apart', async () => {
+    s3Mock
+      .on(HeadBucketCommand)
+      .rejectsOnce(awsError('NotFound', 404))
+      .resolvesOnce({})
+      .rejectsOnce(awsError('Forbidden', 403));
+    expect(await s3.headBucket(bucket)).toBe('missing');
+    expect(await s3.headBucket(bucket)).toBe('owned');
+    expect(await s3.headBucket(bucket)).toBe('foreign');
+  });
+
+  it('creates the bucket in the region with owner-enforced ownership (no constraint in us-east-1)', async () => {
+    s3Mock.on(CreateBucketCommand).resolves({});
+    await s3.createBucket(bucket, 'eu-west-1');
+    await s3.createBucket(bucket, 'us-east-1');
+    const [eu, us] = s3Mock.commandCalls(CreateBucketCommand).map((c) => c.args[0].input);
+    expect(eu).toEqual({
+      Bucket: bucket,
+      ObjectOwnership: 'BucketOwnerEnforced',
+      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+    });
+    expect(us!.CreateBucketConfiguration).toBeUndefined();
+    s3Mock.on(CreateBucketCommand).rejects(awsError('BucketAlreadyOwnedByYou', 409));
+    expect(await s3.createBucket(bucket, 'eu-west-1')).toBe('exists');
+    s3Mock.on(CreateBucketCommand).rejects(awsError('BucketAlreadyExists', 409));
+    await expect(s3.createBucket(bucket, 'eu-west-1')).rejects.toThrow(
+      /s3:CreateBucket on .* BucketAlreadyExists/,
+    );
+  });
+
+  it('configures encryption, versioning, public access block, ownership, tags and policy', async () => {
+    s3Mock.onAnyCommand().resolves({});
+    await s3.putPublicAccessBlock(bucket);
+    await s3.putOwnershipControls(bucket);
+    await s3.putEncryption(bucket);
+    await s3.putVersioning(bucket);
+    await s3.putTagging(bucket, [{ key: 'service', value: 'ledger' }]);
+    await s3.putPolicy(bucket, '{"Version":"2012-10-17"}');
+    expect(
+      s3Mock.commandCalls(PutPublicAccessBlockCommand)[0]!.args[0].input.PublicAccessBlockConfiguration,
+    ).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      s3Mock.commandCalls(PutBucketOwnershipControlsCommand)[0]!.args[0].input.OwnershipControls,
+    ).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+    expect(
+      s3Mock.commandCalls(PutBucketEncryptionCommand)[0]!.args[0].input.ServerSideEncryptionConfiguration,
+    ).toEqual({ Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(s3Mock.commandCalls(PutBucketVersioningCommand)[0]!.args[0].input.VersioningConfiguration).toEqual(
+      {
+        Status: 'Enabled',
+      },
+    );
+    expect(s3Mock.commandCalls(PutBucketTaggingCommand)[0]!.args[0].input.Tagging).toEqual({
+      TagSet: [{ Key: 'service', Value: 'ledger' }],
+    });
+    expect(s3Mock.commandCalls(PutBucketPolicyCommand)[0]!.args[0].input.Policy).toBe(
+      '{"Version":"2012-10-17"}',
+    );
+  });
+
+  it('writes objects with their content type, encrypted', async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    await s3.putObject({ bucket, key: 'config/ledger/.env.prod', body: 'A=1', contentType: 'text/plain' });
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input).toEqual({
+      Bucket: bucket,
+      Key: 'config/ledger/.env.prod',
+      Body: 'A=1',
+      ContentType: 'text/plain',
+      ServerSideEncryption: 'AES256',
+    });
+  });
+
+  it('lists every version and delete marker across pages, and deletes them in batches of 1000', async () => {
+    s3Mock
+      .on(ListObjectVersionsCommand)
+      .resolvesOnce({
+        IsTruncated: true,
+        NextKeyMarker: 'k',
+        NextVersionIdMarker: 'v',
+        Versions: Array.from({ length: 1200 }, (_, i) => ({ Key: `k${i}`, VersionId: `v${i}` })),
+      })
+      .resolvesOnce({ IsTruncated: false, DeleteMarkers: [{ Key: 'k0', VersionId: 'marker' }] });
+    const versions = await s3.listObjectVersions(bucket);
+    expect(versions).toHaveLength(1201);
+    expect(s3Mock.commandCalls(ListObjectVersionsCommand)[1]!.args[0].input).toMatchObject({
+      KeyMarker: 'k',
+      VersionIdMarker: 'v',
+    });
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    await s3.deleteObjectVersions(bucket, versions);
+    const batches = s3Mock
+      .commandCalls(DeleteObjectsCommand)
+      .map((c) => c.args[0].input.Delete!.Objects!.length);
+    expect(batches).toEqual([1000, 201]);
+  });
+
+  it('fails a batch delete that left versions behind, naming the first', async () => {
+    s3Mock
+      .on(DeleteObjectsCommand)
+      .resolves({ Errors: [{ Key: 'a', VersionId: '1', Code: 'AccessDenied', Message: 'no' }] });
+    await expect(s3.deleteObjectVersions(bucket, [{ key: 'a', versionId: '1' }])).rejects.toThrow(
+      /s3:DeleteObjectVersion failed for 1 of 1 versions .* first a \(1\): AccessDenied/,
+    );
+  });
+
+  it('treats a missing bucket as empty and deleted', async () => {
+    s3Mock.on(ListObjectVersionsCommand).rejects(awsError('NoSuchBucket', 404));
+    s3Mock.on(DeleteBucketCommand).rejects(awsError('NoSuchBucket', 404));
+    expect(await s3.listObjectVersions(bucket)).toEqual([]);
+    await expect(s3.deleteBucket(bucket)).resolves.toBeUndefined();
+  });
+});
+
+describe('IAM port', () => {
+  it('checks whether a user name is taken', async () => {
+    iamMock
+      .on(GetUserCommand)
+      .rejectsOnce(awsError('NoSuchEntity', 404))
+      .resolvesOnce({
+        User: { UserName: 'jenkins', UserId: 'AIDA', Arn: 'a', Path: '/', CreateDate: new Date() },
+      });
+    expect(await iam.userExists('jenkins')).toBe(false);
+    expect(await iam.userExists('jenkins')).toBe(true);
+    iamMock.on(GetUserCommand).rejects(awsError('AccessDenied', 403));
+    await expect(iam.userExists('jenkins')).rejects.toThrow(/iam:GetUser on user\/jenkins was denied/);
+  });
+
+  it('creates the user at path / with tags and returns its unique id', async () => {
+    iamMock.on(CreateUserCommand).resolves({
+      User: { UserName: 'ledger-etl', UserId: 'AIDAEXAMPLE', Arn: 'a', Path: '/', CreateDate: new Date() },
+    });
+    expect(await iam.createUser({ userName: 'ledger-etl', tags: [{ key: 'team', value: 'data' }] })).toEqual({
+      result: 'created',
+      userId: 'AIDAEXAMPLE',
+    });
+    expect(iamMock.commandCalls(CreateUserCommand)[0]!.args[0].input).toEqual({
+      UserName: 'ledger-etl',
+      Path: '/',
+      Tags: [{ Key: 'team', Value: 'data' }],
+    });
+    iamMock.on(CreateUserCommand).rejects(awsError('EntityAlreadyExists', 409));
+    expect(await iam.createUser({ userName: 'ledger-etl', tags: [] })).toEqual({ result: 'exists' });
+  });
+
+  it('puts the policy, creates and lists keys', async () => {
+    iamMock.on(PutUserPolicyCommand).resolves({});
+    iamMock.on(CreateAccessKeyCommand).resolves({
+      AccessKey: { UserName: 'u', AccessKeyId: 'AKIA1', SecretAccessKey: 's', Status: 'Active' },
+    });
+    iamMock
+      .on(ListAccessKeysCommand)
+      .resolves({ AccessKeyMetadata: [{ AccessKeyId: 'AKIA1', Status: 'Active' }] });
+    await iam.putUserPolicy('u', 'require-mfa', '{}');
+    expect(iamMock.commandCalls(PutUserPolicyCommand)[0]!.args[0].input).toEqual({
+      UserName: 'u',
+      PolicyName: 'require-mfa',
+      PolicyDocument: '{}',
+    });
+    expect(await iam.createAccessKey('u')).toEqual({ accessKeyId: 'AKIA1', secretAccessKey: 's' });
+    expect(await iam.listAccessKeys('u')).toEqual([{ accessKeyId: 'AKIA1', status: 'Active' }]);
+  });
+
+  it('names the user when creating a key is denied', async () => {
+    iamMock.on(CreateAccessKeyCommand).rejects(awsError('AccessDenied', 403));
+    await expect(iam.createAccessKey('ledger-etl')).rejects.toThrow(
+      /^iam:CreateAccessKey on user\/ledger-etl was denied \(AccessDenied\)/,
+    );
+  });
+
+  it('passes on the key limit as a clear error', async () => {
+    iamMock
+      .on(CreateAccessKeyCommand)
+      .rejects(awsError('LimitExceeded', 409, 'Cannot exceed quota for AccessKeysPerUser: 2'));
+    await expect(iam.createAccessKey('u')).rejects.toThrow(
+      /iam:CreateAccessKey on user\/u failed: LimitExceeded: Cannot exceed quota/,
+    );
+  });
+
+  it('removal tolerates everything already gone', async () => {
+    iamMock.onAnyCommand().rejects(awsError('NoSuchEntity', 404));
+    expect(await iam.listAccessKeys('u')).toEqual([]);
+    await iam.deleteAccessKey('u', 'AKIA1');
+    expect(await iam.listUserPolicies('u')).toEqual([]);
+    await iam.deleteUserPolicy('u', 'p');
+    expect(await iam.listAttachedUserPolicies('u')).toEqual([]);
+    await iam.detachUserPolicy('u', 'arn:aws:iam::aws:policy/X');
+    await iam.deleteLoginProfile('u');
+    await iam.deleteUser('u');
+    expect(iamMock.calls()).toHaveLength(8);
+  });
+
+  it('a DeleteConflict names the user', async () => {
+    iamMock
+      .on(DeleteUserCommand)
+      .rejects(awsError('DeleteConflict', 409, 'Cannot delete entity, must remove users from group first.'));
+    await expect(iam.deleteUser('u')).rejects.toThrow(
+      /iam:DeleteUser on user\/u failed: DeleteConflict: Cannot delete entity/,
+    );
+  });
+});
+
+describe('CloudTrail port', () => {
+  it('asks the trail home region, by ARN', async () => {
+    const regions: string[] = [];
+    const trail = new AwsTrail((region) => {
+      regions.push(region);
+      return new CloudTrailClient({ region });
+    });
+    trailMock.on(GetEventSelectorsCommand).resolves({ AdvancedEventSelectors: [] });
+    trailMock.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    const arn = 'arn:aws:cloudtrail:us-east-2:123456789012:trail/org-trail';
+    expect(await trail.getEventSelectors(arn)).toMatchObject({ AdvancedEventSelectors: [] });
+    expect(await trail.getTrailStatus(arn)).toEqual({ isLogging: true });
+    expect(regions).toEqual(['us-east-2']);
+    expect(trailMock.commandCalls(GetEventSelectorsCommand)[0]!.args[0].input).toEqual({ TrailName: arn });
+    expect(trailMock.commandCalls(GetTrailStatusCommand)[0]!.args[0].input).toEqual({ Name: arn });
+  });
+
+  it('names the trail when its selectors cannot be read', async () => {
+    trailMock.on(GetEventSelectorsCommand).rejects(awsError('AccessDeniedException'));
+    await expect(
+      new AwsTrail().getEventSelectors('arn:aws:cloudtrail:us-east-1:123456789012:trail/t'),
+    ).rejects.toThrow(
+      /cloudtrail:GetEventSelectors on arn:aws:cloudtrail:us-east-1:123456789012:trail\/t was denied/,
+    );
+  });
+});
+
+describe('retries', () => {
+  it('every client retries with backoff (standard mode, 8 attempts)', async () => {
+    const ports = awsPorts('eu-west-1');
+    for (const port of [ports.ssm, ports.s3, ports.iam]) {
+      type Setting<T> = T | (() => Promise<T>);
+      const { config } = (
+        port as unknown as {
+          client: { config: { maxAttempts: Setting<number>; retryMode: Setting<string> } };
+        }
+      ).client;
+      const read = async <T>(setting: Setting<T>) =>
+        typeof setting === 'function' ? (setting as () => Promise<T>)() : setting;
+      expect(await read(config.maxAttempts)).toBe(SDK_RETRY.maxAttempts);
+      expect(await read(config.retryMode)).toBe('standard');
+    }
+  });
+
+  it('the SDK retries a throttled call by itself', async () => {
+    iamMock.restore();
+    let attempts = 0;
+    const client = new IAMClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      ...SDK_RETRY,
+      requestHandler: {
+        handle: async () => {
+          attempts++;
+          const throttled = attempts <= 2;
+          const body = throttled
+            ? '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>'
+            : '<ListAccessKeysResponse><ListAccessKeysResult><AccessKeyMetadata><member><AccessKeyId>AKIA1</AccessKeyId><Status>Active</Status></member></AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListAccessKeysResponse>';
+          // An HttpResponse's shape (the class lives in a transitive dependency).
+          return {
+            response: {
+              statusCode: throttled ? 400 : 200,
+              headers: { 'content-type': 'text/xml' },
+              body: Readable.from([Buffer.from(body)]),
+            },
+          };
+        },
+      },
+    });
+    const keys = await new AwsIam(client).listAccessKeys('u');
+    expect(keys).toEqual([{ accessKeyId: 'AKIA1', status: 'Active' }]);
+    expect(attempts).toBe(3);
+    iamMock.reset();
+  });
+});

@@ -1,0 +1,134 @@
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RegistryConflictError } from '../../layers/decoys/ports';
+import {
+  DynamoRegistry,
+  documentClient,
+  type RegistryRecord,
+  readRegistry,
+  registryView,
+} from '../../layers/decoys/registry';
+import { specRecord } from '../../layers/decoys/spec';
+import { makeSpec } from './fixtures';
+
+const docMock = mockClient(DynamoDBDocumentClient);
+beforeEach(() => docMock.reset());
+
+const spec = makeSpec();
+const user = spec.plan.decoys.find((d) => d.kind === 'iam-user')!;
+const bucket = spec.plan.decoys.find((d) => d.kind === 's3-bucket')!;
+const parameter = spec.plan.decoys.find((d) => d.kind === 'ssm-parameter')!;
+const at = '2025-03-14T03:00:00.000Z';
+
+const record: RegistryRecord = {
+  version: 4,
+  spec: specRecord(spec),
+  owned: [
+    { kind: 'iam-user', name: user.name, arn: user.arn, state: 'planted', claimedAt: at, plantedAt: at },
+    { kind: 's3-bucket', name: bucket.name, arn: bucket.arn, state: 'planted', claimedAt: at, plantedAt: at },
+    { kind: 'ssm-parameter', name: parameter.name, arn: parameter.arn, state: 'claimed', claimedAt: at },
+  ],
+  keys: [
+    { accessKeyId: 'AKIAOLD', userName: user.name, status: 'deleted', createdAt: at, retiredAt: at },
+    {
+      accessKeyId: 'AKIANEW',
+      userName: user.name,
+      status: 'active',
+      createdAt: at,
+      secretAccessKey: 'secret',
+    },
+  ],
+  plantedAt: at,
+  updatedAt: at,
+};
+
+const client = documentClient();
+const registry = new DynamoRegistry(client, 'state-table');
+const errorNamed = (name: string) => Object.assign(new Error(name), { name, $metadata: {} });
+
+describe('DynamoRegistry', () => {
+  it('reads the one item, consistently', async () => {
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...record } });
+    expect(await registry.load()).toEqual(record);
+    expect(docMock.commandCalls(GetCommand)[0]!.args[0].input).toEqual({
+      TableName: 'state-table',
+      Key: { pk: 'inventory', sk: 'current' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('nothing stored, or no table (a late duplicate Delete): undefined', async () => {
+    docMock.on(GetCommand).resolvesOnce({}).rejectsOnce(errorNamed('ResourceNotFoundException'));
+    expect(await registry.load()).toBeUndefined();
+    expect(await registry.load()).toBeUndefined();
+  });
+
+  it('names a malformed item', async () => {
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', version: 'x' } });
+    await expect(registry.load()).rejects.toThrow(
+      /registry item \(inventory\/current\) is malformed: version/,
+    );
+  });
+
+  it('writes conditionally on the version read, and returns the next version', async () => {
+    docMock.on(PutCommand).resolves({});
+    expect((await registry.save(record)).version).toBe(5);
+    expect(docMock.commandCalls(PutCommand)[0]!.args[0].input).toMatchObject({
+      TableName: 'state-table',
+      Item: { pk: 'inventory', sk: 'current', version: 5 },
+      ConditionExpression: '#version = :expectedVersion',
+      ExpressionAttributeValues: { ':expectedVersion': 4 },
+    });
+    await registry.save({ ...record, version: 0 });
+    expect(docMock.commandCalls(PutCommand)[1]!.args[0].input.ConditionExpression).toBe(
+      'attribute_not_exists(pk)',
+    );
+  });
+
+  it('a concurrent writer is a conflict, not an overwrite', async () => {
+    docMock.on(PutCommand).rejects(errorNamed('ConditionalCheckFailedException'));
+    await expect(registry.save(record)).rejects.toThrow(RegistryConflictError);
+  });
+
+  it('a denied read names the table', async () => {
+    docMock.on(GetCommand).rejects(errorNamed('AccessDeniedException'));
+    await expect(registry.load()).rejects.toThrow(
+      /dynamodb:GetItem on table state-table item inventory\/current was denied/,
+    );
+  });
+
+  it('removes the item, tolerating a missing table', async () => {
+    docMock.on(DeleteCommand).rejects(errorNamed('ResourceNotFoundException'));
+    await expect(registry.remove()).resolves.toBeUndefined();
+  });
+});
+
+describe('what detection reads', () => {
+  it('lists the registered decoys with the key ids, never the secret', async () => {
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...record } });
+    const view = (await readRegistry({ tableName: 'state-table', client }))!;
+    expect(JSON.stringify(view)).not.toContain('secret"');
+    expect(JSON.stringify(view)).not.toContain(':"secret');
+    const key = view.decoys.find((d) => d.kind === 'iam-access-key')!;
+    expect(key.accessKeyIds).toEqual(['AKIANEW']);
+    expect(key.retiredAccessKeyIds).toEqual(['AKIAOLD']);
+    // A claimed name is watched too; objects follow their bucket.
+    expect(view.decoys.some((d) => d.name === parameter.name)).toBe(true);
+    expect(view.decoys.filter((d) => d.kind === 's3-object')).toHaveLength(3);
+    expect(view.decoys.some((d) => d.kind === 'kms-key')).toBe(true);
+    // Parameters the registry does not list are not reported as planted.
+    expect(view.decoys.filter((d) => d.kind === 'ssm-parameter')).toHaveLength(1);
+  });
+
+  it('undefined when nothing is planted', async () => {
+    docMock.on(GetCommand).resolves({});
+    expect(await readRegistry({ tableName: 'state-table', client })).toBeUndefined();
+  });
+
+  it('registryView is pure', () => {
+    expect(registryView(record).accessKeys.map((k) => Object.keys(k))).not.toContainEqual(
+      expect.arrayContaining(['secretAccessKey']),
+    );
+  });
+});

@@ -1,0 +1,202 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../bin/cli';
+import { type DrillHooks, registerDrill } from '../../bin/commands/drill';
+import { runDrill } from '../../layers/drill/runner';
+import { defaultScenario, parseScenario } from '../../layers/drill/scenario';
+import type { StackTemplate } from '../../layers/drill/template';
+
+/**
+ * The drill end to end, as a user runs it: the default scenario passes with no
+ * missed touch and no benign principal acted on; a rule pattern broken on purpose
+ * in the synthesized template makes it fail.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'drill-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await run(), out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+/** The drill command alone, with test hooks, mapping errors to exit codes as bin/cli.ts does. */
+async function drillWith(hooks: DrillHooks, ...args: string[]) {
+  return capture(async () => {
+    const program = new Command('honeytrail').exitOverride();
+    registerDrill(program, hooks);
+    try {
+      await program.parseAsync(['node', 'honeytrail', 'drill', ...args]);
+      return 0;
+    } catch (error) {
+      if (error instanceof CommanderError) return error.exitCode;
+      process.stderr.write(`honeytrail: ${(error as Error).message}\n`);
+      return 1;
+    }
+  });
+}
+
+type Kpis = {
+  findings: Record<string, number>;
+  missedTouches: number;
+  benignActedOn: number;
+  recordToFindingMs: { p50: number; p99: number };
+  findingToContainmentMs: { p50: number; p99: number };
+  actionsExecuted: number;
+  passed: boolean;
+};
+
+describe('honeytrail drill (offline)', () => {
+  it('plays the default scenario: every touch found, no benign principal acted on, KPIs on the last line, a report', async () => {
+    const report = join(dir, 'drill.html');
+    const { code, out, err } = await capture(() =>
+      main(['node', 'honeytrail', 'drill', '--json', '--report', report]),
+    );
+    expect(err).not.toMatch(/honeytrail:/);
+    expect(code).toBe(0);
+
+    const lines = out.trimEnd().split('\n');
+    const kpis = JSON.parse(lines.at(-1)!) as Kpis;
+    expect(kpis.missedTouches).toBe(0);
+    expect(kpis.benignActedOn).toBe(0);
+    expect(kpis.actionsExecuted).toBe(0);
+    expect(kpis.passed).toBe(true);
+    expect(kpis.findings['decoy-touch']).toBeGreaterThanOrEqual(4);
+    expect(kpis.findings.tamper).toBeGreaterThanOrEqual(1);
+    expect(kpis.findings.anomaly).toBeGreaterThanOrEqual(1);
+    for (const latency of [kpis.recordToFindingMs, kpis.findingToContainmentMs]) {
+      expect(latency.p50).toBeGreaterThan(0);
+      expect(latency.p99).toBeGreaterThanOrEqual(latency.p50);
+    }
+
+    // The timeline tells the story: the .env read, the planted key, the trail.
+    expect(out).toMatch(/s3:GetObject: reads the \.env file {2}-> [0-9a-f]{8}/);
+    expect(out).toMatch(/finding [0-9a-f]{8} decoy-touch critical: Decoy access key used/);
+    expect(out).toMatch(
+      /finding [0-9a-f]{8} tamper critical: Trail .* tampered with \(cloudtrail:StopLogging\)/,
+    );
+    expect(out).toMatch(/response [0-9a-f]{8} dry-run \(user-key\): planned deactivate access key/);
+    expect(out).toMatch(/result {16}PASS/);
+
+    const html = readFileSync(report, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!docs)/i);
+  });
+
+  it('fails when a synthesized rule pattern no longer matches a decoy (the parameter names changed)', async () => {
+    const renamed = new Map<string, string>();
+    const breakParameterPatterns: DrillHooks['alterTemplates'] = (stacks: StackTemplate[]) => {
+      for (const stack of stacks) {
+        for (const resource of Object.values(stack.template.Resources ?? {})) {
+          if (resource.Type !== 'AWS::Events::Rule' || !resource.Properties?.EventPattern) continue;
+          const text = JSON.stringify(resource.Properties.EventPattern);
+          // Every parameter name the patterns list (in names, ARNs and encryption contexts) changes.
+          const broken = text.replace(/\/prod\/[a-z-]+\/([a-z-]+)/g, (name) => {
+            renamed.set(name, `${name}-old`);
+            return `${name}-old`;
+          });
+          resource.Properties.EventPattern = JSON.parse(broken);
+        }
+      }
+    };
+    const report = join(dir, 'broken.html');
+    const { code, out, err } = await drillWith(
+      { alterTemplates: breakParameterPatterns },
+      '--json',
+      '--report',
+      report,
+    );
+    expect(renamed.size).toBeGreaterThan(0);
+    expect(code).toBe(1);
+    const kpis = JSON.parse(out.trimEnd().split('\n').at(-1)!) as Kpis;
+    expect(kpis.missedTouches).toBeGreaterThan(0);
+    expect(kpis.passed).toBe(false);
+    expect(out).toMatch(/ssm:GetParameter: reads the database password .* -> MISSED/);
+    expect(err).toMatch(
+      /drill failed: \d+ decoy touch\(es\) produced no finding: step 10 ssm:GetParameter in us-east-1 \(no deployed rule in us-east-1 matches it\)/,
+    );
+    expect(readFileSync(report, 'utf8')).toMatch(/MISSED/);
+  });
+
+  it('matches each record against the rules deployed in its region: a monitored region is seen, another is not', async () => {
+    const base = defaultScenario();
+    const scenario = parseScenario({
+      ...base,
+      attack: {
+        ...base.attack,
+        steps: [
+          ...base.attack.steps,
+          {
+            actor: 'planted-key',
+            after: '1m',
+            call: 'sts:GetCallerIdentity',
+            region: 'eu-west-1',
+            touchesDecoy: true,
+          },
+          {
+            actor: 'planted-key',
+            after: '1m',
+            call: 'ec2:DescribeInstances',
+            region: 'ap-south-1',
+            touchesDecoy: true,
+          },
+        ],
+      },
+    });
+    const result = await runDrill({ config: { monitoredRegions: ['eu-west-1'] }, scenario });
+    const [ireland, mumbai] = result.steps.slice(-2);
+    expect(ireland!.detected).toBe(true);
+    // Forwarded by the regional stack's rule to the central bus, then to the touch function.
+    expect(ireland!.rules[0]).toMatch(/^eu-west-1\/.*-route-10 > us-east-1\/.*-route-10$/);
+    expect(mumbai!.detected).toBe(false);
+    expect(mumbai!.missReason).toBe('no rule is deployed in ap-south-1');
+    expect(result.kpis.missedTouches).toBe(1);
+    expect(result.failures[0]).toMatch(
+      /step 15 ec2:DescribeInstances in ap-south-1 \(no rule is deployed in ap-south-1\)/,
+    );
+  });
+
+  it('names the wrong field of a malformed scenario file, before synthesizing anything', async () => {
+    const file = join(dir, 'bad-scenario.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'bad',
+        actors: { me: { synthetic: 'alice', sourceIp: '198.51.100.7' } },
+        attack: {
+          steps: [
+            { actor: 'me', call: 'GetObject' },
+            { actor: 'someone', call: 's3:GetObject', after: 'soon' },
+          ],
+        },
+      }),
+    );
+    const { code, err } = await capture(() => main(['node', 'honeytrail', 'drill', '--scenario', file]));
+    expect(code).toBe(1);
+    expect(err).toContain('is not a valid scenario');
+    expect(err).toContain(
+      'attack.steps.0.call: expected service:EventName such as s3:GetObject (got "GetObject")',
+    );
+    expect(err).toContain('attack.steps.1.after: expected a duration');
+    expect(err).toContain('attack.steps.1.actor: no actor "someone" in "actors" (known: me)');
+    expect(err).not.toContain('synthesizing');
+  });
+});

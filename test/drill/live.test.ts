@@ -1,0 +1,317 @@
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+  type StackStatus,
+} from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../layers/config/schema';
+import { type DecoyPlan, planDecoys } from '../../layers/decoys/catalogue';
+import { encodeSpec } from '../../layers/decoys/spec';
+import { LiveDrillRefused, runLiveDrill } from '../../layers/drill/live';
+import { encodePolicy, responsePolicy } from '../../layers/response/policy';
+
+/**
+ * The live drill's refusals and its cleanup, against mocked AWS clients: it must
+ * not create anything unless the stack is deployed and the deployed response
+ * policy acts on nothing but the drill's own user, and it must remove its user
+ * whatever happens.
+ */
+
+const ACCOUNT = '111122223333';
+const REGION = 'us-east-1';
+const sts = mockClient(STSClient);
+const cfn = mockClient(CloudFormationClient);
+const iam = mockClient(IAMClient);
+const sfn = mockClient(SFNClient);
+const ssm = mockClient(SSMClient);
+const s3 = mockClient(S3Client);
+const cloudtrail = mockClient(CloudTrailClient);
+const all = [sts, cfn, iam, sfn, ssm, s3, cloudtrail];
+
+const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:platform-shared-services-access-review`;
+
+function deployedTemplate(policyConfig: Record<string, unknown>, plan?: DecoyPlan): string {
+  const config = parseConfig(policyConfig);
+  const policy = responsePolicy(config, { ownRoles: [], account: ACCOUNT, partition: 'aws' });
+  return JSON.stringify({
+    Resources: {
+      Ledger: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          Environment: {
+            Variables: { RECORDS_BUCKET: { Ref: 'Records' }, RESPONSE_POLICY: encodePolicy(policy) },
+          },
+        },
+      },
+      Records: { Type: 'AWS::S3::Bucket' },
+      ...(plan
+        ? {
+            Planter: {
+              Type: 'Custom::Rotation',
+              Properties: { Plan: encodeSpec({ service: 'ledger', environment: 'prod', plan }) },
+            },
+          }
+        : {}),
+    },
+  });
+}
+
+function deployedStack(
+  options: { status?: string; policy?: Record<string, unknown>; plan?: DecoyPlan } = {},
+) {
+  sts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/operator` });
+  cfn.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'platform-shared-services',
+        StackStatus: (options.status ?? 'CREATE_COMPLETE') as StackStatus,
+        CreationTime: new Date(),
+      },
+    ],
+  });
+  cfn.on(GetTemplateCommand).resolves({ TemplateBody: deployedTemplate(options.policy ?? {}, options.plan) });
+  cfn.on(ListStackResourcesCommand).resolves({
+    StackResourceSummaries: [
+      {
+        LogicalResourceId: 'Workflow',
+        ResourceType: 'AWS::StepFunctions::StateMachine',
+        PhysicalResourceId: STATE_MACHINE,
+        ResourceStatus: 'CREATE_COMPLETE',
+        LastUpdatedTimestamp: new Date(),
+      },
+      {
+        LogicalResourceId: 'Trail',
+        ResourceType: 'AWS::CloudTrail::Trail',
+        PhysicalResourceId: 'platform-shared-services-audit',
+        ResourceStatus: 'CREATE_COMPLETE',
+        LastUpdatedTimestamp: new Date(),
+      },
+    ],
+  });
+}
+
+const fast = { sleep: async () => {}, pollMs: 1, keyReadyMs: 1000 };
+
+beforeEach(() => {
+  for (const mock of all) mock.reset();
+});
+afterEach(() => {
+  for (const mock of all) mock.reset();
+});
+
+describe('live drill: refusals (nothing is created)', () => {
+  it('refuses without credentials', async () => {
+    sts.on(GetCallerIdentityCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+      /no usable AWS credentials for region us-east-1/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses when the stack is not deployed', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Stack with id platform-shared-services does not exist'), {
+        name: 'ValidationError',
+      }),
+    );
+    const attempt = runLiveDrill({ config: parseConfig({}), ...fast });
+    await expect(attempt).rejects.toBeInstanceOf(LiveDrillRefused);
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+      /stack platform-shared-services is not deployed in account 111122223333, region us-east-1: deploy it with "npx cdk deploy" first/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses a stack that is not in a stable deployed state', async () => {
+    deployedStack({ status: 'ROLLBACK_COMPLETE' });
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+      /stack platform-shared-services is ROLLBACK_COMPLETE, not deployed and stable/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses when the deployed response is not in dry-run and would act automatically', async () => {
+    deployedStack({ policy: { dryRun: false } });
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+      /the response is not in dry-run: rule #0 \(decoy-touch >= high: auto\) would deactivate access key .* pass --allow-containment/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses when the deployed template has no response workflow', async () => {
+    deployedStack();
+    cfn.on(GetTemplateCommand).resolves({ TemplateBody: JSON.stringify({ Resources: {} }) });
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+      /deploys no response workflow/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+});
+
+describe('live drill: a run against mocked AWS', () => {
+  const config = parseConfig({});
+  // What the stack planted (its custom resource's Plan), deliberately not what this config would plan.
+  const planted = planDecoys(parseConfig({ naming: { service: 'ledger' } }), {
+    account: ACCOUNT,
+    region: REGION,
+  });
+  const decoys = planted.decoys;
+
+  function mockUser() {
+    iam.on(CreateUserCommand).resolves({});
+    iam.on(PutUserPolicyCommand).resolves({});
+    iam.on(CreateAccessKeyCommand).resolves({
+      AccessKey: {
+        UserName: 'x',
+        AccessKeyId: 'AKIAPROBEPROBEPROBE0',
+        SecretAccessKey: 'secret',
+        Status: 'Active',
+      },
+    });
+    iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [{ AccessKeyId: 'AKIAPROBEPROBEPROBE0' }] });
+    iam.on(ListUserPoliciesCommand).resolves({ PolicyNames: ['probe'] });
+    iam.on(ListAttachedUserPoliciesCommand).resolves({ AttachedPolicies: [] });
+    iam.on(DeleteAccessKeyCommand).resolves({});
+    iam.on(DeleteUserPolicyCommand).resolves({});
+    iam.on(DeleteUserCommand).resolves({});
+  }
+
+  it('touches each planted decoy with its own user, finds each finding and response, and cleans up', async () => {
+    deployedStack({ plan: planted });
+    mockUser();
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: 'x', Value: 'y' } });
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    cloudtrail
+      .on(StopLoggingCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+
+    const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
+    const object = decoys.find((d) => d.kind === 's3-object')!;
+    let userArn = '';
+    iam.on(CreateUserCommand).callsFake((input: { UserName: string }) => {
+      userArn = `arn:aws:iam::${ACCOUNT}:user/${input.UserName}`;
+      return {};
+    });
+    const execution = (id: string, kind: string, decoy: { kind: string; name: string }) => ({
+      executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:f-${id}`,
+      name: `f-${id}`,
+      stateMachineArn: STATE_MACHINE,
+      status: 'SUCCEEDED' as const,
+      startDate: new Date(Date.now() + 1000),
+      kind,
+      decoy,
+    });
+    const executions = [
+      execution('a1a1a1a1a1a1', 'decoy-touch', { kind: 'ssm-parameter', name: parameter.name }),
+      execution('b2b2b2b2b2b2', 'decoy-touch', { kind: 's3-object', name: object.name }),
+      execution('c3c3c3c3c3c3', 'tamper', { kind: 'trail', name: 'platform-shared-services-audit' }),
+    ];
+    sfn
+      .on(ListExecutionsCommand)
+      .callsFake(() => ({ executions: executions.map(({ kind: _k, decoy: _d, ...e }) => e) }));
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      const e = executions.find((x) => x.executionArn === input.executionArn)!;
+      const now = new Date();
+      return {
+        executionArn: e.executionArn,
+        stateMachineArn: STATE_MACHINE,
+        status: 'SUCCEEDED',
+        startDate: now,
+        stopDate: new Date(now.getTime() + 1500),
+        input: JSON.stringify({
+          mode: 'respond',
+          receivedAt: now.toISOString(),
+          finding: {
+            schemaVersion: 1,
+            id: e.name.slice(2),
+            kind: e.kind,
+            severity: 'high',
+            title: 't',
+            actor: { arn: userArn, type: 'IAMUser', accessKeyId: 'AKIAPROBEPROBEPROBE0' },
+            region: REGION,
+            eventNames: ['x'],
+            decoy: e.decoy,
+            firstSeen: now.toISOString(),
+            lastSeen: now.toISOString(),
+            count: 1,
+          },
+        }),
+      };
+    });
+
+    const result = await runLiveDrill({ config, ...fast, timeoutMs: 5000 });
+    expect(result.touches.map((t) => t.call)).toEqual([
+      'ssm:GetParameter',
+      's3:GetObject',
+      'cloudtrail:StopLogging (denied)',
+    ]);
+    expect(result.touches.map((t) => t.callResult)).toEqual(['ok', 'AccessDenied', 'AccessDeniedException']);
+    expect(ssm.commandCalls(GetParameterCommand)[0]!.args[0].input.Name).toBe(parameter.name);
+    expect(parameter.name).toContain('/ledger/');
+    expect(result.missedTouches).toBe(0);
+    expect(result.touches.every((t) => t.responseStatus === 'SUCCEEDED')).toBe(true);
+    expect(result.findingToResponse.count).toBe(3);
+    expect(result.cleanupProblems).toEqual([]);
+    expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
+    expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(1);
+
+    // The user may read exactly the decoys it touches, and never change the trail.
+    const policy = JSON.parse(iam.commandCalls(PutUserPolicyCommand)[0]!.args[0].input.PolicyDocument!) as {
+      Statement: { Effect: string; Action: string[]; Resource: string[] }[];
+    };
+    expect(policy.Statement.find((s) => s.Action.includes('ssm:GetParameter'))?.Resource).toEqual([
+      parameter.arn,
+    ]);
+    expect(policy.Statement.find((s) => s.Effect === 'Deny')?.Action).toContain('cloudtrail:StopLogging');
+  });
+
+  it('removes its user even when a step fails, and reports what it could not find', async () => {
+    deployedStack();
+    mockUser();
+    iam
+      .on(CreateAccessKeyCommand)
+      .rejects(Object.assign(new Error('LimitExceeded'), { name: 'LimitExceededException' }));
+    await expect(runLiveDrill({ config, ...fast })).rejects.toThrow(/LimitExceeded/);
+    expect(iam.commandCalls(DeleteUserPolicyCommand)).toHaveLength(1);
+    expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
+  });
+
+  it('reports a touch without a finding as missed after the timeout', async () => {
+    deployedStack();
+    mockUser();
+    ssm.on(GetParameterCommand).resolves({});
+    s3.on(GetObjectCommand).resolves({});
+    cloudtrail.on(StopLoggingCommand).resolves({});
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const result = await runLiveDrill({ config, ...fast, timeoutMs: 20 });
+    expect(result.missedTouches).toBe(3);
+    expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
+  });
+});

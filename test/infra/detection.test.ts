@@ -1,0 +1,204 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { detectionContext, ROUTE_STATE } from '../../infra/constructs/event-routing';
+import { centralBusName } from '../../infra/stacks/main-stack';
+import { allRegions, type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
+import { planDecoys } from '../../layers/decoys/catalogue';
+import { buildDetectionRules } from '../../layers/detection/rules';
+import { findTells } from '../../layers/stealth/tells';
+import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+
+const CONFIG: HoneytrailConfigInput = {
+  homeRegion: 'eu-west-1',
+  monitoredRegions: ['eu-central-1', 'ap-southeast-2'],
+};
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** The routing's rules: all of a regional stack's, the EventRouting construct's in the main stack. */
+function rulesOf(resources: Resources, main = false) {
+  return Object.entries(resources).filter(
+    ([id, r]) => r.Type === 'AWS::Events::Rule' && (!main || id.startsWith('EventRouting')),
+  );
+}
+
+describe('the synthesized patterns are exactly buildDetectionRules for the configured decoys', () => {
+  it.each(['named', 'broad'] as const)('%s rules, central bus and home forwarding', (ruleStyle) => {
+    const built = synthApp({ ...CONFIG, detection: { ruleStyle } });
+    const { main, config } = built;
+    // Independently of the construct: the catalogue's plan and the stack's own resources.
+    const decoys = planDecoys(config, {
+      account: main.account,
+      region: main.region,
+      partition: main.partition,
+    }).decoys;
+    const context = detectionContext(config, {
+      busName: centralBusName(config),
+      trailName: main.trail.trailName,
+      trailArn: main.trail.trailArn,
+      planterRoleArn: main.decoys.plantFunction.role.roleArn,
+      keyArn: main.decoys.key.keyArn,
+    });
+    const expected = main.resolve(
+      buildDetectionRules(decoys, context).map((r) => ({ Name: r.name, EventPattern: r.pattern })),
+    );
+    const resources = built.template().toJSON().Resources as Resources;
+    const central = rulesOf(resources, true).filter(([, r]) => r.Properties.EventBusName);
+    const forwarding = rulesOf(resources, true).filter(
+      ([, r]) => !r.Properties.EventBusName && r.Properties.EventPattern,
+    );
+    const shape = ([, r]: [string, { Properties: Record<string, unknown> }]) => ({
+      Name: r.Properties.Name,
+      EventPattern: r.Properties.EventPattern,
+    });
+    expect(central.map(shape)).toEqual(expected);
+    expect(forwarding.map(shape)).toEqual(expected);
+  });
+
+  it('the regional stacks deploy the same builder output (without the home-stack ARNs)', () => {
+    const built = synthApp(CONFIG);
+    for (const stack of built.regional) {
+      const decoys = planDecoys(built.config, {
+        account: stack.account,
+        region: built.config.homeRegion,
+        partition: stack.partition,
+      }).decoys;
+      const expected = stack.resolve(buildDetectionRules(decoys, stack.context).map((r) => r.pattern));
+      const patterns = rulesOf(Template.fromStack(stack).toJSON().Resources as Resources).map(
+        ([, r]) => r.Properties.EventPattern,
+      );
+      expect(patterns).toEqual(expected);
+      expect(stack.context.planterRoleArn).toBeUndefined();
+    }
+  });
+});
+
+describe('routing', () => {
+  const built = synthApp(CONFIG);
+  const assembly = built.app.synth();
+  const config = parseConfig(CONFIG);
+
+  it('forwards from every monitored region (and us-east-1, for IAM) to the central bus in the home region', () => {
+    const regions = assembly.stacks.map((s) => s.environment.region).sort();
+    expect(regions).toEqual(allRegions(config));
+    for (const stack of assembly.stacks.filter((s) => s.environment.region !== config.homeRegion)) {
+      expect(stack.stackName).toBe(`platform-shared-services-${stack.environment.region}`);
+      const rules = rulesOf(stack.template.Resources as Resources);
+      expect(rules.length).toBeGreaterThanOrEqual(6);
+      for (const [, rule] of rules) {
+        const [target] = rule.Properties.Targets as { Arn: unknown; RoleArn?: unknown }[];
+        expect(JSON.stringify(target!.Arn)).toContain(
+          `:events:eu-west-1:${TEST_ACCOUNT}:event-bus/platform-shared-services-events`,
+        );
+        expect(target!.RoleArn).toBeDefined();
+      }
+    }
+  });
+
+  it('every rule, on both sides, receives read-only management events', () => {
+    for (const stack of assembly.stacks) {
+      const main = stack.environment.region === config.homeRegion;
+      for (const [id, rule] of rulesOf(stack.template.Resources as Resources, main)) {
+        if (rule.Properties.ScheduleExpression) continue; // a scheduled rule cannot take that state
+        expect(rule.Properties.State, `${stack.stackName} ${id}`).toBe(ROUTE_STATE);
+      }
+    }
+  });
+
+  it('every target of every rule has a dead-letter queue and a retry policy', () => {
+    for (const stack of assembly.stacks) {
+      const main = stack.environment.region === config.homeRegion;
+      for (const [id, rule] of rulesOf(stack.template.Resources as Resources, main)) {
+        for (const target of rule.Properties.Targets as Record<string, unknown>[]) {
+          expect(target.DeadLetterConfig, `${stack.stackName} ${id}`).toEqual({
+            Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+          });
+          expect(target.RetryPolicy, `${stack.stackName} ${id}`).toEqual({
+            MaximumEventAgeInSeconds: expect.any(Number),
+            MaximumRetryAttempts: expect.any(Number),
+          });
+        }
+      }
+    }
+  });
+
+  it('only the platform functions, not the rest of the account, answer the routing', () => {
+    const template = built.template();
+    // A failed invocation keeps its event in the dead-letter queue.
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::EventInvokeConfig',
+      {
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventRoutingDeadLetters'), 'Arn'] },
+          },
+        },
+      },
+      2,
+    );
+    // The dead-letter queue takes messages from the routing rules only.
+    const policies = template.findResources('AWS::SQS::QueuePolicy');
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+    const fromEvents = statements.filter((s) => JSON.stringify(s.Principal).includes('events.amazonaws.com'));
+    expect(fromEvents.length).toBeGreaterThanOrEqual(14);
+    for (const statement of fromEvents)
+      expect(JSON.stringify(statement.Condition)).toContain('aws:SourceArn');
+  });
+
+  it('the credential report reads last use of the planted user only, on the configured schedule', () => {
+    const template = built.template();
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Action: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys'] }),
+          ]),
+        },
+      },
+    });
+    const [policy] = Object.values(policies) as {
+      Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+    }[];
+    const statement = policy!.Properties.PolicyDocument.Statement.find((s) =>
+      JSON.stringify(s.Action).includes('GetAccessKeyLastUsed'),
+    )!;
+    expect(JSON.stringify(statement.Resource)).toMatch(/:iam::111122223333:user\/[a-z-]+"/);
+  });
+
+  it('Security Hub import is granted only when configured', () => {
+    const has = (t: Template) => JSON.stringify(t.toJSON()).includes('securityhub:BatchImportFindings');
+    expect(has(built.template())).toBe(false);
+    expect(has(synthApp({ ...CONFIG, detection: { securityHub: true } }).template())).toBe(true);
+  });
+});
+
+describe('stealth and cdk-nag', () => {
+  it('nothing the detection deploys carries a marker word or a UUID', () => {
+    const built = synthApp({ ...CONFIG, alertEmail: 'soc@example.com' });
+    const assembly = built.app.synth();
+    for (const stack of assembly.stacks) {
+      const resources = stack.template.Resources as Resources;
+      const ours = Object.fromEntries(
+        Object.entries(resources).filter(
+          ([id]) => stack.environment.region !== 'eu-west-1' || id.startsWith('EventRouting'),
+        ),
+      );
+      expect(Object.keys(ours).length).toBeGreaterThan(0);
+      expect(findTells(ours), stack.stackName).toEqual([]);
+      expect(findTells({ name: stack.stackName, description: stack.template.Description })).toEqual([]);
+    }
+  });
+
+  it('cdk-nag reports nothing unacknowledged with regional stacks and Security Hub on', () => {
+    const { app } = synthApp(
+      { ...CONFIG, detection: { securityHub: true, ruleStyle: 'broad' } },
+      { nag: true },
+    );
+    expect(() => app.synth()).not.toThrow();
+  });
+});

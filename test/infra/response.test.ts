@@ -1,0 +1,210 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HouseFunction } from '../../infra/constructs/house-function';
+import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
+import { Notifications } from '../../infra/constructs/notifications';
+import { parseConfig } from '../../layers/config/schema';
+import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
+import { RECORDS_LOGICAL_ID_PREFIX } from '../../layers/response/audit';
+import { KPI } from '../../layers/response/kpi';
+import { findTells } from '../../layers/stealth/tells';
+import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+
+/** The response's infrastructure: intent, least privilege, append-only records, stealth, nag. */
+
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+};
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+const CONFIG = {
+  dryRun: false,
+  response: {
+    protectedPrincipals: [
+      'arn:aws:iam::111122223333:role/BreakGlass',
+      'arn:aws:sts::111122223333:assumed-role/Ops/*',
+    ],
+    healthCheckAlarms: ['api-5xx'],
+  },
+};
+
+let template: Template;
+let resources: Resources;
+
+beforeAll(() => {
+  template = synthApp(CONFIG).template();
+  resources = template.toJSON().Resources as Resources;
+});
+
+function statementsOf(policyPrefix: string): Statement[] {
+  const entry = Object.entries(resources).find(
+    ([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith(policyPrefix),
+  );
+  if (!entry) throw new Error(`no policy ${policyPrefix}`);
+  return (entry[1].Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const text = (value: unknown) => JSON.stringify(value);
+
+describe('the state machine', () => {
+  it('is a Standard workflow, encrypted with its own key, tracing, logging every event without data', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      StateMachineName: 'platform-shared-services-access-review',
+      EncryptionConfiguration: Match.objectLike({ Type: 'CUSTOMER_MANAGED_KMS_KEY' }),
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  it('its role makes exactly the IAM calls the paths need, with no wildcard action', () => {
+    const statements = statementsOf('WorkflowStateMachineRoleDefaultPolicy');
+    const allowed = statements.filter((s) => s.Effect === 'Allow').flatMap(actionsOf);
+    for (const action of allowed) expect(action).not.toMatch(/\*/);
+    expect(new Set(allowed.filter((a) => a.startsWith('iam:')))).toEqual(
+      new Set([
+        'iam:UpdateAccessKey',
+        'iam:DeleteAccessKey',
+        'iam:AttachUserPolicy',
+        'iam:DetachUserPolicy',
+        'iam:AttachRolePolicy',
+        'iam:DetachRolePolicy',
+        'iam:PutUserPolicy',
+        'iam:PutRolePolicy',
+        'iam:DeleteUserPolicy',
+        'iam:DeleteRolePolicy',
+      ]),
+    );
+    // IAM calls reach users and roles of this account only; nothing else.
+    for (const s of statements.filter(
+      (x) => x.Effect === 'Allow' && actionsOf(x).some((a) => a.startsWith('iam:')),
+    )) {
+      expect(text(s.Resource)).toMatch(new RegExp(`:iam::${TEST_ACCOUNT}:(user|role)/\\*"`));
+    }
+    expect(allowed).toContain('cloudwatch:DescribeAlarms');
+    const describe = statements.find((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms'));
+    expect(text(describe?.Resource)).toContain(`:cloudwatch:us-east-1:${TEST_ACCOUNT}:alarm:api-5xx`);
+  });
+
+  it('its role is denied the protected principals and any policy but the quarantine one', () => {
+    const statements = statementsOf('WorkflowStateMachineRoleDefaultPolicy');
+    const protectedDeny = statements.find(
+      (s) => s.Effect === 'Deny' && text(s.Resource).includes('role/cdk-*'),
+    );
+    expect(text(protectedDeny?.Resource)).toContain('role/platform-shared-services-*');
+    expect(text(protectedDeny?.Resource)).toContain('arn:aws:iam::111122223333:role/BreakGlass');
+    expect(text(protectedDeny?.Resource)).toContain('arn:aws:iam::111122223333:role/Ops');
+    expect(actionsOf(protectedDeny as Statement)).toContain('iam:UpdateAccessKey');
+    const onlyQuarantine = statements.find((s) => s.Effect === 'Deny' && s.Condition?.ArnNotEquals);
+    expect(onlyQuarantine?.Condition).toEqual({
+      ArnNotEquals: {
+        'iam:PolicyARN': {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AWSCompromisedKeyQuarantineV3'],
+          ],
+        },
+      },
+    });
+  });
+
+  it('the functions hold only what their step needs', () => {
+    const rotation = statementsOf('WorkflowKeyRotationRoleDefaultPolicy').flatMap(actionsOf);
+    expect(rotation).toEqual(
+      expect.arrayContaining(['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'secretsmanager:CreateSecret']),
+    );
+    expect(rotation).not.toContain('iam:UpdateAccessKey');
+    const inventory = statementsOf('WorkflowInventoryRoleDefaultPolicy').flatMap(actionsOf);
+    expect(inventory.filter((a) => a.startsWith('iam:')).every((a) => /^iam:(Get|List)/.test(a))).toBe(true);
+    const ledger = statementsOf('WorkflowLedgerRoleDefaultPolicy').flatMap(actionsOf);
+    expect(ledger).not.toContain('s3:DeleteObject');
+    for (const prefix of ['WorkflowKeyRotation', 'WorkflowInventory', 'WorkflowLedger', 'WorkflowIntake']) {
+      for (const action of statementsOf(`${prefix}RoleDefaultPolicy`).flatMap(actionsOf))
+        expect(action).not.toMatch(/\*/);
+    }
+  });
+});
+
+describe('records', () => {
+  it('evidence and audit are append-only: object lock, versioned, KMS, kept on stack deletion', () => {
+    const [id, bucket] =
+      Object.entries(resources).find(
+        ([k, r]) => r.Type === 'AWS::S3::Bucket' && k.startsWith(RECORDS_LOGICAL_ID_PREFIX),
+      ) ?? [];
+    expect(id, 'the CLI finds the bucket by this logical id prefix').toBeDefined();
+    expect(bucket?.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } },
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+    expect(text(bucket?.Properties.BucketEncryption)).toContain('aws:kms');
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ ObjectLockEnabled: true }),
+    });
+  });
+});
+
+describe('starting', () => {
+  it('the rule on the central bus matches the findings source only (no detail-types to read)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [FINDING_EVENT_SOURCE] },
+      EventBusName: Match.anyValue(),
+      Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
+    });
+  });
+
+  it('the intake starts this state machine, and a failed start lands in the queue', () => {
+    const intake = Object.entries(resources).find(
+      ([k, r]) => r.Type === 'AWS::Lambda::Function' && k.startsWith('WorkflowIntake'),
+    );
+    expect(text(intake?.[1].Properties.Environment)).toContain(
+      'stateMachine:platform-shared-services-access-review',
+    );
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+});
+
+describe('KPIs', () => {
+  it('a dashboard with a neutral name charts every KPI', () => {
+    const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    expect(dashboard?.Properties.DashboardName).toBe('platform-shared-services-access-review');
+    const body = text(dashboard?.Properties.DashboardBody);
+    for (const name of Object.values(KPI)) expect(body).toContain(name);
+  });
+});
+
+describe('stealth', () => {
+  it('nothing the response deploys names what is planted', () => {
+    const mine = Object.fromEntries(Object.entries(resources).filter(([id]) => id.startsWith('Workflow')));
+    expect(Object.keys(mine).length).toBeGreaterThan(10);
+    expect(findTells({ ids: Object.keys(mine), resources: mine })).toEqual([]);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('AwsSolutions reports nothing unacknowledged on the response construct', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Nag', { env: { account: TEST_ACCOUNT, region: 'us-east-1' } });
+    const config = parseConfig(CONFIG);
+    const notifications = new Notifications(stack, 'Notifications', { alertEmail: '', busName: 'bus' });
+    const planter = new HouseFunction(stack, 'Planter', {
+      handlerDir: 'plant',
+      serviceName: 'x',
+      description: 'x',
+    });
+    new IncidentWorkflow(stack, 'Workflow', { config, notifications, plantFunction: planter });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    expect(() => app.synth()).not.toThrow();
+  });
+});

@@ -1,0 +1,484 @@
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  DetachRolePolicyCommand,
+  DetachUserPolicyCommand,
+  GetAccessKeyLastUsedCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  IAMClient,
+  IAMServiceException,
+  ListAccessKeysCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+  ListUserTagsCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+
+/**
+ * A small, stateful stand-in for the AWS calls the response makes: IAM users and
+ * roles with keys and policies, Secrets Manager, SSM, S3 (with conditional puts),
+ * SNS and CloudTrail, over aws-sdk-client-mock (every client instance, including
+ * the handlers' module-scope ones, goes through it). Any call can be made to fail.
+ */
+
+export interface FakeKey {
+  id: string;
+  secret: string;
+  status: 'Active' | 'Inactive';
+}
+export interface FakeUser {
+  keys: FakeKey[];
+  attached: string[];
+  inline: Record<string, string>;
+  groups: string[];
+  tags: Record<string, string>;
+}
+export interface FakeRole {
+  attached: string[];
+  inline: Record<string, string>;
+}
+
+export interface IamWorld {
+  users: Record<string, FakeUser>;
+  roles: Record<string, FakeRole>;
+}
+
+export interface Failure {
+  /** The SDK error name to throw, e.g. ServiceFailureException, Throttling, AccessDenied. */
+  name: string;
+  /** How many calls fail before calls succeed again; default every call. */
+  times?: number;
+  /** How many calls succeed before the failures start; default none. */
+  after?: number;
+}
+
+function sdkError(name: string, message = name): Error {
+  // A service exception as the SDK raises it: name and HTTP metadata.
+  return new IAMServiceException({ name, $fault: 'client', message, $metadata: { httpStatusCode: 400 } });
+}
+
+export class FakeAws {
+  iam: IamWorld = { users: {}, roles: {} };
+  secrets: Record<string, string> = {};
+  parameters: Record<string, string> = {};
+  objects = new Map<string, string>();
+  published: { subject?: string; message: string }[] = [];
+  calls: string[] = [];
+  failures: Record<string, Failure> = {};
+  caller = 'arn:aws:iam::111122223333:user/oncall-alice';
+  private keySeq = 0;
+  readonly mocks: AwsClientStub<
+    IAMClient | S3Client | SNSClient | SecretsManagerClient | SSMClient | STSClient | CloudTrailClient
+  >[] = [];
+
+  install(): void {
+    const iam = mockClient(IAMClient);
+    const s3 = mockClient(S3Client);
+    const sns = mockClient(SNSClient);
+    const secrets = mockClient(SecretsManagerClient);
+    const ssm = mockClient(SSMClient);
+    const sts = mockClient(STSClient);
+    const cloudtrail = mockClient(CloudTrailClient);
+    this.mocks.push(iam, s3, sns, secrets, ssm, sts, cloudtrail);
+
+    const user = (name: string | undefined) => {
+      const found = this.iam.users[name ?? ''];
+      if (!found) throw sdkError('NoSuchEntityException', `The user with name ${name} cannot be found.`);
+      return found;
+    };
+    const role = (name: string | undefined) => {
+      const found = this.iam.roles[name ?? ''];
+      if (!found) throw sdkError('NoSuchEntityException', `The role with name ${name} cannot be found.`);
+      return found;
+    };
+    const keyOf = (u: FakeUser, id: string | undefined) => {
+      const key = u.keys.find((k) => k.id === id);
+      if (!key) throw sdkError('NoSuchEntityException', `The Access Key with id ${id} cannot be found.`);
+      return key;
+    };
+    const on =
+      <I, O>(name: string, fake: (input: I) => O) =>
+      (input: I) => {
+        this.calls.push(name);
+        this.maybeFail(name);
+        return fake(input);
+      };
+
+    iam
+      .on(ListAccessKeysCommand)
+      .callsFake(
+        on('ListAccessKeys', (i: { UserName?: string }) => ({
+          AccessKeyMetadata: user(i.UserName).keys.map((k) => ({
+            AccessKeyId: k.id,
+            Status: k.status,
+            UserName: i.UserName,
+            CreateDate: new Date('2024-01-01T00:00:00Z'),
+          })),
+        })),
+      )
+      .on(GetAccessKeyLastUsedCommand)
+      .callsFake(
+        on('GetAccessKeyLastUsed', () => ({
+          AccessKeyLastUsed: { LastUsedDate: new Date('2024-06-01T00:00:00Z') },
+        })),
+      )
+      .on(ListAttachedUserPoliciesCommand)
+      .callsFake(
+        on('ListAttachedUserPolicies', (i: { UserName?: string }) => ({
+          AttachedPolicies: user(i.UserName).attached.map((arn) => ({
+            PolicyArn: arn,
+            PolicyName: arn.split('/').pop(),
+          })),
+        })),
+      )
+      .on(ListUserPoliciesCommand)
+      .callsFake(
+        on('ListUserPolicies', (i: { UserName?: string }) => ({
+          PolicyNames: Object.keys(user(i.UserName).inline),
+        })),
+      )
+      .on(GetUserPolicyCommand)
+      .callsFake(
+        on('GetUserPolicy', (i: { UserName?: string; PolicyName?: string }) => ({
+          PolicyDocument: encodeURIComponent(user(i.UserName).inline[i.PolicyName ?? ''] ?? ''),
+        })),
+      )
+      .on(ListGroupsForUserCommand)
+      .callsFake(
+        on('ListGroupsForUser', (i: { UserName?: string }) => ({
+          Groups: user(i.UserName).groups.map((g) => ({ GroupName: g })),
+        })),
+      )
+      .on(ListUserTagsCommand)
+      .callsFake(
+        on('ListUserTags', (i: { UserName?: string }) => ({
+          Tags: Object.entries(user(i.UserName).tags).map(([Key, Value]) => ({ Key, Value })),
+        })),
+      )
+      .on(GetRoleCommand)
+      .callsFake(
+        on('GetRole', (i: { RoleName?: string }) => {
+          role(i.RoleName);
+          return { Role: { RoleName: i.RoleName, Tags: [] } };
+        }),
+      )
+      .on(ListAttachedRolePoliciesCommand)
+      .callsFake(
+        on('ListAttachedRolePolicies', (i: { RoleName?: string }) => ({
+          AttachedPolicies: role(i.RoleName).attached.map((arn) => ({ PolicyArn: arn })),
+        })),
+      )
+      .on(ListRolePoliciesCommand)
+      .callsFake(
+        on('ListRolePolicies', (i: { RoleName?: string }) => ({
+          PolicyNames: Object.keys(role(i.RoleName).inline),
+        })),
+      )
+      .on(GetRolePolicyCommand)
+      .callsFake(
+        on('GetRolePolicy', (i: { RoleName?: string; PolicyName?: string }) => ({
+          PolicyDocument: encodeURIComponent(role(i.RoleName).inline[i.PolicyName ?? ''] ?? ''),
+        })),
+      )
+      .on(UpdateAccessKeyCommand)
+      .callsFake(
+        on(
+          'UpdateAccessKey',
+          (i: { UserName?: string; AccessKeyId?: string; Status?: 'Active' | 'Inactive' }) => {
+            keyOf(user(i.UserName), i.AccessKeyId).status = i.Status ?? 'Active';
+            return {};
+          },
+        ),
+      )
+      .on(CreateAccessKeyCommand)
+      .callsFake(
+        on('CreateAccessKey', (i: { UserName?: string }) => {
+          const u = user(i.UserName);
+          if (u.keys.length >= 2)
+            throw sdkError('LimitExceededException', 'Cannot exceed quota for AccessKeysPerUser: 2');
+          const key: FakeKey = {
+            id: `AKIANEW${String(++this.keySeq).padStart(13, '0')}`,
+            secret: `secret-${this.keySeq}`,
+            status: 'Active',
+          };
+          u.keys.push(key);
+          return {
+            AccessKey: {
+              UserName: i.UserName,
+              AccessKeyId: key.id,
+              SecretAccessKey: key.secret,
+              Status: 'Active',
+            },
+          };
+        }),
+      )
+      .on(DeleteAccessKeyCommand)
+      .callsFake(
+        on('DeleteAccessKey', (i: { UserName?: string; AccessKeyId?: string }) => {
+          const u = user(i.UserName);
+          keyOf(u, i.AccessKeyId);
+          u.keys = u.keys.filter((k) => k.id !== i.AccessKeyId);
+          return {};
+        }),
+      )
+      .on(AttachUserPolicyCommand)
+      .callsFake(
+        on('AttachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) => {
+          const u = user(i.UserName);
+          if (!u.attached.includes(i.PolicyArn ?? '')) u.attached.push(i.PolicyArn ?? '');
+          return {};
+        }),
+      )
+      .on(DetachUserPolicyCommand)
+      .callsFake(
+        on('DetachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) => {
+          const u = user(i.UserName);
+          if (!u.attached.includes(i.PolicyArn ?? ''))
+            throw sdkError('NoSuchEntityException', 'Policy is not attached');
+          u.attached = u.attached.filter((a) => a !== i.PolicyArn);
+          return {};
+        }),
+      )
+      .on(AttachRolePolicyCommand)
+      .callsFake(
+        on('AttachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) => {
+          const r = role(i.RoleName);
+          if (!r.attached.includes(i.PolicyArn ?? '')) r.attached.push(i.PolicyArn ?? '');
+          return {};
+        }),
+      )
+      .on(DetachRolePolicyCommand)
+      .callsFake(
+        on('DetachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) => {
+          const r = role(i.RoleName);
+          if (!r.attached.includes(i.PolicyArn ?? ''))
+            throw sdkError('NoSuchEntityException', 'Policy is not attached');
+          r.attached = r.attached.filter((a) => a !== i.PolicyArn);
+          return {};
+        }),
+      )
+      .on(PutUserPolicyCommand)
+      .callsFake(
+        on('PutUserPolicy', (i: { UserName?: string; PolicyName?: string; PolicyDocument?: string }) => {
+          user(i.UserName).inline[i.PolicyName ?? ''] = i.PolicyDocument ?? '';
+          return {};
+        }),
+      )
+      .on(PutRolePolicyCommand)
+      .callsFake(
+        on('PutRolePolicy', (i: { RoleName?: string; PolicyName?: string; PolicyDocument?: string }) => {
+          role(i.RoleName).inline[i.PolicyName ?? ''] = i.PolicyDocument ?? '';
+          return {};
+        }),
+      )
+      .on(DeleteUserPolicyCommand)
+      .callsFake(
+        on('DeleteUserPolicy', (i: { UserName?: string; PolicyName?: string }) => {
+          const u = user(i.UserName);
+          if (!((i.PolicyName ?? '') in u.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
+          delete u.inline[i.PolicyName ?? ''];
+          return {};
+        }),
+      )
+      .on(DeleteRolePolicyCommand)
+      .callsFake(
+        on('DeleteRolePolicy', (i: { RoleName?: string; PolicyName?: string }) => {
+          const r = role(i.RoleName);
+          if (!((i.PolicyName ?? '') in r.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
+          delete r.inline[i.PolicyName ?? ''];
+          return {};
+        }),
+      );
+
+    secrets
+      .on(CreateSecretCommand)
+      .callsFake(
+        on('CreateSecret', (i: { Name?: string; SecretString?: string }) => {
+          const name = i.Name ?? '';
+          if (name in this.secrets)
+            throw new ResourceExistsException({ message: 'exists', $metadata: { httpStatusCode: 400 } });
+          this.secrets[name] = i.SecretString ?? '';
+          return { ARN: `arn:aws:secretsmanager:us-east-1:111122223333:secret:${name}-AbCdEf`, Name: name };
+        }),
+      )
+      .on(PutSecretValueCommand)
+      .callsFake(
+        on('PutSecretValue', (i: { SecretId?: string; SecretString?: string }) => {
+          this.secrets[i.SecretId ?? ''] = i.SecretString ?? '';
+          return { ARN: `arn:aws:secretsmanager:us-east-1:111122223333:secret:${i.SecretId}-AbCdEf` };
+        }),
+      )
+      .on(GetSecretValueCommand)
+      .callsFake(
+        on('GetSecretValue', (i: { SecretId?: string }) => {
+          const value = this.secrets[i.SecretId ?? ''];
+          if (value === undefined)
+            throw new ResourceNotFoundException({ message: 'not found', $metadata: { httpStatusCode: 400 } });
+          return { SecretString: value };
+        }),
+      );
+
+    ssm
+      .on(PutParameterCommand)
+      .callsFake(
+        on('PutParameter', (i: { Name?: string; Value?: string }) => {
+          this.parameters[i.Name ?? ''] = i.Value ?? '';
+          return { Version: 1 };
+        }),
+      )
+      .on(GetParameterCommand)
+      .callsFake(
+        on('GetParameter', (i: { Name?: string }) => {
+          const value = this.parameters[i.Name ?? ''];
+          if (value === undefined)
+            throw new ParameterNotFound({ message: 'not found', $metadata: { httpStatusCode: 400 } });
+          return { Parameter: { Name: i.Name, Value: value } };
+        }),
+      );
+
+    s3.on(PutObjectCommand)
+      .callsFake(
+        on('PutObject', (i: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string }) => {
+          const key = `${i.Bucket}/${i.Key}`;
+          if (i.IfNoneMatch === '*' && this.objects.has(key)) {
+            throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+              name: 'PreconditionFailed',
+              $metadata: { httpStatusCode: 412 },
+            });
+          }
+          this.objects.set(key, String(i.Body));
+          return { ETag: '"etag"' };
+        }),
+      )
+      .on(GetObjectCommand)
+      .callsFake(
+        on('GetObject', (i: { Bucket?: string; Key?: string }) => {
+          const body = this.objects.get(`${i.Bucket}/${i.Key}`);
+          if (body === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+          return { Body: { transformToString: async () => body } };
+        }),
+      )
+      .on(ListObjectsV2Command)
+      .callsFake(
+        on(
+          'ListObjectsV2',
+          (i: { Bucket?: string; Prefix?: string; StartAfter?: string; ContinuationToken?: string }) => {
+            const prefix = `${i.Bucket}/`;
+            const keys = [...this.objects.keys()]
+              .filter((k) => k.startsWith(prefix))
+              .map((k) => k.slice(prefix.length))
+              .filter((k) => k.startsWith(i.Prefix ?? ''))
+              .filter((k) => !i.StartAfter || k > i.StartAfter)
+              .sort();
+            // Pages of 3, to exercise continuation.
+            const start = i.ContinuationToken ? Number(i.ContinuationToken) : 0;
+            const page = keys.slice(start, start + 3);
+            const more = start + 3 < keys.length;
+            return {
+              Contents: page.map((Key) => ({ Key })),
+              IsTruncated: more,
+              NextContinuationToken: more ? String(start + 3) : undefined,
+            };
+          },
+        ),
+      );
+
+    sns.on(PublishCommand).callsFake(
+      on('Publish', (i: { Subject?: string; Message?: string }) => {
+        this.published.push({ subject: i.Subject, message: i.Message ?? '' });
+        return { MessageId: String(this.published.length) };
+      }),
+    );
+    sts
+      .on(GetCallerIdentityCommand)
+      .callsFake(on('GetCallerIdentity', () => ({ Arn: this.caller, Account: '111122223333' })));
+    cloudtrail.on(LookupEventsCommand).callsFake(
+      on('LookupEvents', () => ({
+        Events: [
+          {
+            EventId: 'e1',
+            EventName: 'GetParameter',
+            EventSource: 'ssm.amazonaws.com',
+            EventTime: new Date('2024-06-01T00:00:00Z'),
+            CloudTrailEvent: JSON.stringify({
+              awsRegion: 'us-east-1',
+              sourceIPAddress: '203.0.113.9',
+              errorCode: 'AccessDenied',
+            }),
+          },
+        ],
+      })),
+    );
+  }
+
+  restore(): void {
+    for (const mock of this.mocks.splice(0)) mock.restore();
+  }
+
+  private maybeFail(name: string): void {
+    const failure = this.failures[name];
+    if (!failure) return;
+    if (failure.after !== undefined && failure.after > 0) {
+      failure.after--;
+      return;
+    }
+    if (failure.times !== undefined) {
+      if (failure.times <= 0) return;
+      failure.times--;
+    }
+    throw sdkError(failure.name, `${name} failed (${failure.name})`);
+  }
+
+  /** IAM and the key stores, comparable with toEqual (order-insensitive where IAM is). */
+  snapshot() {
+    const users = Object.fromEntries(
+      Object.entries(this.iam.users).map(([name, u]) => [
+        name,
+        {
+          keys: [...u.keys]
+            .map((k) => ({ id: k.id, status: k.status }))
+            .sort((a, b) => a.id.localeCompare(b.id)),
+          attached: [...u.attached].sort(),
+          inline: { ...u.inline },
+        },
+      ]),
+    );
+    const roles = Object.fromEntries(
+      Object.entries(this.iam.roles).map(([name, r]) => [
+        name,
+        { attached: [...r.attached].sort(), inline: { ...r.inline } },
+      ]),
+    );
+    return structuredClone({
+      users,
+      roles,
+      secrets: { ...this.secrets },
+      parameters: { ...this.parameters },
+    });
+  }
+}
