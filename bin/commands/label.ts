@@ -36,6 +36,10 @@ export function registerLabel(program: Command): void {
       '--findings <file>',
       'findings (from "score --json", or a finding or a list of them) to take the window from',
     )
+    .option(
+      '--print-event <bus>',
+      'print the "Finding Labelled" event for that bus instead, for `aws events put-events --entries file://...`',
+    )
     .action((findingId: string, options: LabelOptions) => {
       if (!(LABEL_VALUES as readonly string[]).includes(options.as)) {
         throw new Error(`--as: expected ${LABEL_VALUES.join(' or ')} (got "${options.as}")`);

@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
 import { AUDIT_PREFIX, EVIDENCE_PREFIX } from '../../layers/response/audit';
-import { KIND_LABELS, KPI } from '../../layers/response/kpi';
+import { FALSE_POSITIVE_REASONS, KIND_LABELS, KPI } from '../../layers/response/kpi';
 import type { LedgerOp } from '../../layers/response/ledger';
 import {
   encodePolicy,
@@ -22,6 +22,7 @@ import {
   REVOKE_POLICY_NAME,
   responsePolicy,
 } from '../../layers/response/policy';
+import { FINDING_LABELLED_DETAIL_TYPE } from '../../layers/scoring/labels';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
 import type { Notifications } from './notifications';
@@ -83,6 +84,14 @@ const LAMBDA_TRANSIENT = [
   'Lambda.TooManyRequestsException',
 ];
 
+/** Finding events: from the findings source and naming an actor (label events do not). */
+export const FINDINGS_PATTERN = {
+  source: [FINDING_EVENT_SOURCE],
+  detail: { actor: { arn: [{ exists: true }] } },
+};
+/** A person's verdict on a finding (`honeytrail label`): counted for the false-positive KPI. */
+export const LABELS_PATTERN = { source: [FINDING_EVENT_SOURCE], detailType: [FINDING_LABELLED_DETAIL_TYPE] };
+
 export function workflowStateMachineName(config: HoneytrailConfig): string {
   return `${config.stackName}-access-review`.slice(0, 80);
 }
@@ -96,6 +105,7 @@ export class IncidentWorkflow extends Construct {
   readonly evidence: HouseFunction;
   readonly rotation: HouseFunction;
   readonly rule: events.Rule;
+  readonly labelRule: events.Rule;
   readonly undelivered: sqs.Queue;
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -233,19 +243,25 @@ export class IncidentWorkflow extends Construct {
       retryAttempts: 2,
     });
 
-    this.rule = new events.Rule(this, 'Rule', {
-      eventBus: props.notifications.bus,
-      description: 'Starts access reviews',
-      // The source alone: detail-types would be readable in the rule's pattern.
-      eventPattern: { source: [FINDING_EVENT_SOURCE] },
-    });
-    this.rule.addTarget(
+    const target = () =>
       new targets.LambdaFunction(this.intake.function, {
         deadLetterQueue: this.undelivered,
         retryAttempts: 8,
         maxEventAge: Duration.hours(24),
-      }),
-    );
+      });
+    this.rule = new events.Rule(this, 'Rule', {
+      eventBus: props.notifications.bus,
+      description: 'Starts access reviews',
+      // Findings only (they name an actor); detail-types would be readable in the pattern.
+      eventPattern: FINDINGS_PATTERN,
+    });
+    this.rule.addTarget(target());
+    this.labelRule = new events.Rule(this, 'Labels', {
+      eventBus: props.notifications.bus,
+      description: 'Counts access review outcomes',
+      eventPattern: LABELS_PATTERN,
+    });
+    this.labelRule.addTarget(target());
 
     this.dashboard = this.buildDashboard(config);
   }
@@ -462,7 +478,9 @@ export class IncidentWorkflow extends Construct {
       new cloudwatch.GraphWidget({
         title: 'False positives labelled, dry-run plans, duplicates',
         left: [
-          ...kinds.map((kind) => metric(KPI.falsePositives, 'Sum', { name: 'Kind', value: kind })),
+          ...FALSE_POSITIVE_REASONS.map((reason) =>
+            metric(KPI.falsePositives, 'Sum', { name: 'Reason', value: reason }),
+          ),
           ...kinds.map((kind) => metric(KPI.dryRunPlans, 'Sum', { name: 'Kind', value: kind })),
           ...kinds.map((kind) => metric(KPI.duplicateFindings, 'Sum', { name: 'Kind', value: kind })),
         ],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord, type AuditStore } from './audit';
-import { count, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
+import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import {
   approvalMessage,
   containedMessage,
@@ -354,8 +354,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
         noActionMessage(made, execution.arn, `approval denied by ${answer.approver}`),
       );
       kpis.push(count(KPI.approvalsDenied));
-      if (answer.falsePositive)
-        kpis.push(count(KPI.falsePositives, { name: 'Kind', value: KIND_LABELS[made.kind] }));
+      if (answer.falsePositive) kpis.push(falsePositive('denied'));
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -473,8 +472,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
         detail: { revertOf: of, done: Object.keys(revert.done), notes: revert.notes },
       };
       await deps.store.append(entry);
-      if (state.falsePositive)
-        kpis.push(count(KPI.falsePositives, { name: 'Kind', value: KIND_LABELS[revert.decision.kind] }));
+      if (state.falsePositive) kpis.push(falsePositive('reverted'));
       return {
         result: {
           decision: { ...revert.decision, dryRun: false },

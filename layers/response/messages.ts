@@ -118,7 +118,7 @@ export function containedMessage(args: {
       '',
       `To the owner of ${plan?.userName ?? 'the user'}${plan?.owner ? ` (${plan.owner})` : ''}:`,
       `  a new access key ${rotation.newAccessKeyId} is stored in ${rotation.storedIn}.`,
-      `  The old key ${plan?.accessKeyId ?? ''} is inactive and will be deleted in ${Math.round(decision.graceSeconds / 60)} minutes.`,
+      `  The old key ${plan?.accessKeyId ?? ''} is inactive; it is deleted after a grace period of ${Math.round(decision.graceSeconds / 60)} minutes (a revert reactivates it until then).`,
     );
   }
   lines.push('', `Undo:       npx honeytrail revert ${args.executionArn}`, auditHint(decision));

@@ -1,7 +1,8 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { FINDING_EVENT_SOURCE, findingSchema } from '../findings/finding';
-import { count, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
+import { FINDING_LABELLED_DETAIL_TYPE, labelEventDetailSchema } from '../scoring/labels';
+import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import { type RespondInput, responseExecutionName } from './state';
 
 /**
@@ -71,4 +72,30 @@ export class SfnExecutionStarter implements ExecutionStarter {
       throw error;
     }
   }
+}
+
+/**
+ * "Finding Labelled" events (a person's verdict, from `honeytrail label`) come
+ * to the intake too: a false positive is counted for the dashboard.
+ */
+export function countLabel(event: unknown): { findingId: string; label: string; kpis: Kpi[] } {
+  const parsed = z
+    .object({
+      source: z.literal(FINDING_EVENT_SOURCE),
+      'detail-type': z.literal(FINDING_LABELLED_DETAIL_TYPE),
+      detail: labelEventDetailSchema,
+    })
+    .safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
+      .join('; ');
+    throw new FindingRejected(`not a label event: ${problems}`);
+  }
+  const { findingId, label } = parsed.data.detail;
+  return { findingId, label, kpis: label === 'false-positive' ? [falsePositive('labelled')] : [] };
+}
+
+export function isLabelEvent(event: unknown): boolean {
+  return (event as { 'detail-type'?: unknown })?.['detail-type'] === FINDING_LABELLED_DETAIL_TYPE;
 }

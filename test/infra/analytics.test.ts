@@ -33,7 +33,7 @@ describe('model bucket', () => {
   const t = template();
 
   it('is versioned, KMS-encrypted with its own key, private and TLS-only', () => {
-    const [[id, bucket]] = analytics(t, 'AWS::S3::Bucket');
+    const [id, bucket] = analytics(t, 'AWS::S3::Bucket')[0]!;
     expect(id).toMatch(/^AnalyticsArtifacts/);
     expect(bucket.Properties).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
@@ -60,7 +60,7 @@ describe('model bucket', () => {
   });
 
   it('only the two functions can decrypt the model (ReadOnlyAccess has no kms:Decrypt on it)', () => {
-    const [[, key]] = analytics(t, 'AWS::KMS::Key');
+    const [, key] = analytics(t, 'AWS::KMS::Key')[0]!;
     const policy = key.Properties?.KeyPolicy as { Statement: unknown[] } | undefined;
     const statements = policy?.Statement ?? [];
     // The account root statement (key administration) plus nothing else: role grants live in the role policies.

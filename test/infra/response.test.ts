@@ -6,11 +6,14 @@ import { HouseFunction } from '../../infra/constructs/house-function';
 import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
 import { Notifications } from '../../infra/constructs/notifications';
 import { parseConfig } from '../../layers/config/schema';
+import { matchesPattern } from '../../layers/event-pattern';
 import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
 import { RECORDS_LOGICAL_ID_PREFIX } from '../../layers/response/audit';
 import { KPI } from '../../layers/response/kpi';
+import { FINDING_LABELLED_DETAIL_TYPE } from '../../layers/scoring/labels';
 import { findTells } from '../../layers/stealth/tells';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+import { eventOf, findingFrom, userRecord } from '../response/fixtures';
 
 /** The response's infrastructure: intent, least privilege, append-only records, stealth, nag. */
 
@@ -154,12 +157,33 @@ describe('records', () => {
 });
 
 describe('starting', () => {
-  it('the rule on the central bus matches the findings source only (no detail-types to read)', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: [FINDING_EVENT_SOURCE] },
-      EventBusName: Match.anyValue(),
-      Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
-    });
+  it('findings start a response, label events are counted, nothing else reaches the intake', () => {
+    const rules = Object.entries(resources)
+      .filter(([id, r]) => r.Type === 'AWS::Events::Rule' && id.startsWith('Workflow'))
+      .map(([, r]) => r.Properties);
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule.EventBusName).toBeDefined();
+      expect(rule.Targets).toEqual([
+        expect.objectContaining({ DeadLetterConfig: expect.anything(), RetryPolicy: expect.anything() }),
+      ]);
+    }
+    const [findings, labels] = rules.map((r) => r.EventPattern as Record<string, unknown>);
+    const finding = eventOf(findingFrom(userRecord));
+    const label = {
+      ...finding,
+      'detail-type': FINDING_LABELLED_DETAIL_TYPE,
+      detail: { findingId: finding.detail.id, label: 'false-positive' },
+    };
+    // The patterns, run by the project's EventBridge pattern engine.
+    expect(matchesPattern(findings ?? {}, finding)).toBe(true);
+    expect(matchesPattern(findings ?? {}, label)).toBe(false);
+    expect(matchesPattern(labels ?? {}, label)).toBe(true);
+    expect(matchesPattern(labels ?? {}, finding)).toBe(false);
+    expect(matchesPattern(findings ?? {}, { ...finding, source: 'aws.iam' })).toBe(false);
+    // The patterns name no finding kind (a detail-type such as the touch one would be a tell).
+    expect(text(findings)).not.toContain('detail-type');
+    expect(text(findings)).toContain(FINDING_EVENT_SOURCE);
   });
 
   it('the intake starts this state machine, and a failed start lands in the queue', () => {

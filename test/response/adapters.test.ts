@@ -13,7 +13,7 @@ import { findRecordsBucket, parseSince, stateMachineOf } from '../../layers/resp
 import type { StepPlan } from '../../layers/response/plan';
 import { cleanupNewKeys, IamKeyAdmin, rotateKey, SsmParameterVault } from '../../layers/response/rotate';
 import { S3AuditStore } from '../../layers/response/s3-audit-store';
-import { SfnExecutionStarter, startResponse } from '../../layers/response/start';
+import { countLabel, SfnExecutionStarter, startResponse } from '../../layers/response/start';
 import { FakeAws } from './fake-aws';
 import { eventOf, findingFrom, USER_KEY, USER_NAME, userRecord } from './fixtures';
 
@@ -177,6 +177,21 @@ describe('intake', () => {
     const second = await startResponse(eventOf(finding), { starter, now });
     expect(second.duplicate).toBe(true);
     expect(second.kpis.map((k) => k.name)).toEqual([KPI.duplicateFindings]);
+  });
+
+  it('counts a false-positive label; refuses what is not a label, naming it', () => {
+    const base = { source: 'platform.security-findings', 'detail-type': 'Finding Labelled' };
+    expect(
+      countLabel({ ...base, detail: { findingId: 'abcdefgh1234', label: 'false-positive' } }).kpis,
+    ).toEqual([
+      { name: KPI.falsePositives, unit: 'Count', value: 1, dimension: { name: 'Reason', value: 'labelled' } },
+    ]);
+    expect(
+      countLabel({ ...base, detail: { findingId: 'abcdefgh1234', label: 'true-positive' } }).kpis,
+    ).toEqual([]);
+    expect(() => countLabel({ ...base, detail: { findingId: 'x' } })).toThrow(
+      /not a label event: detail\.findingId/,
+    );
   });
 
   it('other errors are raised (EventBridge and the failure queue keep the event)', async () => {

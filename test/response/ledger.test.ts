@@ -128,7 +128,7 @@ describe('ledger', () => {
         name: KPI.falsePositives,
         unit: 'Count',
         value: 1,
-        dimension: { name: 'Kind', value: 'resource-access' },
+        dimension: { name: 'Reason', value: 'denied' },
       },
     ]);
   });

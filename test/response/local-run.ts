@@ -315,9 +315,11 @@ export class LocalWorkflow {
   }
 
   private start(arn: string, name: string, input: unknown): void {
-    const machine = new StateMachine(this.definition as never, {
+    // Validated once (the library validates on construction); each run is independent.
+    this.machine ??= new StateMachine(this.definition as never, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
+    const machine = this.machine;
     const states = this.collectStates(this.definition);
     type Overrides = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
     const taskHandlers: Overrides = {};

@@ -142,11 +142,21 @@ describe('the synthesized definition', () => {
   });
 
   it('catches every task, and retries IAM throttling with backoff', () => {
-    type Task = { Type: string; Resource?: string; Catch?: unknown[]; Retry?: { ErrorEquals: string[]; BackoffRate?: number }[] };
-    const states = Object.entries(local.definition.States as Record<string, Task>).filter(([, s]) => s.Type === 'Task');
+    type Task = {
+      Type: string;
+      Resource?: string;
+      Catch?: unknown[];
+      Retry?: { ErrorEquals: string[]; BackoffRate?: number }[];
+    };
+    const states = Object.entries(local.definition.States as Record<string, Task>).filter(
+      ([, s]) => s.Type === 'Task',
+    );
     expect(states.length).toBeGreaterThan(40);
-    for (const [name, state] of states) expect(state.Catch?.length, `${name} has no Catch`).toBeGreaterThan(0);
-    for (const [name, state] of states.filter(([, s]) => s.Resource?.startsWith('arn:aws:states:::aws-sdk:iam:'))) {
+    for (const [name, state] of states)
+      expect(state.Catch?.length, `${name} has no Catch`).toBeGreaterThan(0);
+    for (const [name, state] of states.filter(([, s]) =>
+      s.Resource?.startsWith('arn:aws:states:::aws-sdk:iam:'),
+    )) {
       const retry = state.Retry?.find((r) => r.ErrorEquals.includes('Iam.ThrottlingException'));
       expect(retry?.BackoffRate, `${name} retries throttling with backoff`).toBeGreaterThan(1);
     }

@@ -26,7 +26,7 @@ function counter() {
 
 function trainingDeps(
   records: readonly CloudTrailRecord[],
-  overrides: Partial<Parameters<typeof runTraining>[0]> = {},
+  overrides: Partial<Omit<Parameters<typeof runTraining>[0], 'models' | 'labels'>> = {},
 ) {
   const { count, counts } = counter();
   const models = new MemoryModelStore();
@@ -35,14 +35,15 @@ function trainingDeps(
     counts,
     deps: {
       history: new MemoryHistory(records),
-      models,
-      labels,
       settings: { windowMinutes: 60, trainingDays: 14, minThreshold: 0.55 },
       now: () => new Date(CUT),
       shouldStop: () => false,
       log: quiet,
       count,
       ...overrides,
+      // After the overrides, so the memory stores keep their type (the tests look inside them).
+      models,
+      labels,
     },
   };
 }
