@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { centralBusName } from '../layers/config/names';
 import { allRegions, type HoneytrailConfig, parseConfig } from '../layers/config/schema';
-import { centralBusName, MainStack } from './stacks/main-stack';
+import { MainStack } from './stacks/main-stack';
 import { RegionalStack } from './stacks/regional-stack';
 
 export interface HoneytrailApp {

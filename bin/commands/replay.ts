@@ -2,6 +2,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { type ReadProblem, readCloudTrail } from '../../layers/cloudtrail/reader';
 import { loadConfig } from '../../layers/config/load';
+import { auditTrailName, centralBusName, routeNamePrefix } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { planDecoys } from '../../layers/decoys/catalogue';
 import { readDecoyPlan } from '../../layers/detection/plan-file';
@@ -83,7 +84,7 @@ export async function replay(
     : planDecoys(config, { account: options.account, region }).decoys;
   const engine = new ReplayEngine({
     decoys,
-    context: await replayContext(config, {
+    context: replayContext(config, {
       account: options.account,
       style,
       trustedRoleArns: options.trustedRole,
@@ -122,17 +123,14 @@ export async function replay(
 }
 
 /** The context the deployment would have: its names come from the stack name, as the stack makes them. */
-async function replayContext(
+function replayContext(
   config: HoneytrailConfig,
   parts: { account: string; style: RuleStyle; trustedRoleArns: string[] },
-): Promise<DetectionContext> {
-  // Loaded only here: the stack modules pull in the CDK.
-  const { centralBusName } = await import('../../infra/stacks/main-stack');
-  const { routeNamePrefix } = await import('../../infra/constructs/event-routing');
+): DetectionContext {
   const trailArn =
     config.trail.mode === 'existing'
       ? config.trail.existingTrailArn
-      : `arn:aws:cloudtrail:${config.homeRegion}:${parts.account}:trail/${config.stackName}-audit`;
+      : `arn:aws:cloudtrail:${config.homeRegion}:${parts.account}:trail/${auditTrailName(config)}`;
   return {
     style: parts.style,
     ruleNamePrefix: routeNamePrefix(config),

@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { readJsonFile } from '../../layers/runtime/json-file';
 import { emptyLabels, type LabelsFile, parseLabels } from '../../layers/scoring/labels';
 import { serializeActivityModel } from '../../layers/scoring/model';
 import { describeProblems, readWindows } from '../../layers/scoring/read-input';
@@ -93,19 +94,7 @@ export function registerTrain(program: Command): void {
 }
 
 export function readLabels(path: string): LabelsFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read labels file ${path}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`labels file ${path} is not JSON: ${(error as Error).message}`);
-  }
-  return parseLabels(json, path);
+  return parseLabels(readJsonFile(path, 'labels file'), path);
 }
 
 export function integer(text: string, name: string, min: number, max: number): number {

@@ -1,12 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AwsFindingSink } from '../../layers/findings/aws-sink';
+import { FINDING_SINK_ENVIRONMENT, findingSinkFromEnvironment } from '../../layers/findings/aws-sink';
 import { readEnvironment } from '../../layers/runtime/env';
 import { DynamoWindowStore, S3LogObjects, S3ModelStore } from '../../layers/scoring/aws';
 import { processScoringBatch } from '../../layers/scoring/events';
@@ -14,13 +11,10 @@ import { modelCache } from '../../layers/scoring/service';
 
 /** Trail bucket → S3 notification → SQS → here: score the delivered log files. */
 const env = readEnvironment({
-  AWS_REGION: { description: 'set by Lambda' },
   MODEL_BUCKET: { description: 'the bucket the training function writes the model to' },
   STATE_TABLE: { description: 'the state table (principal-windows between log files)' },
-  TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/, description: 'the findings topic' },
-  BUS_NAME: { description: 'the central bus' },
   ACCOUNT_ID: { pattern: /^\d{12}$/ },
-  SECURITY_HUB: { pattern: /^(on|off)$/ },
+  ...FINDING_SINK_ENVIRONMENT,
 });
 
 const logger = new Logger();
@@ -46,21 +40,7 @@ const deps = {
     DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
     env.STATE_TABLE,
   ),
-  sink: new AwsFindingSink({
-    sns: new SNSClient({}),
-    topicArn: env.TOPIC_ARN,
-    eventBridge: new EventBridgeClient({}),
-    busName: env.BUS_NAME,
-    ...(env.SECURITY_HUB === 'on'
-      ? {
-          securityHub: {
-            client: new SecurityHubClient({}),
-            accountId: env.ACCOUNT_ID,
-            region: env.AWS_REGION,
-          },
-        }
-      : {}),
-  }),
+  sink: findingSinkFromEnvironment(env),
   now: () => Date.now(),
   log,
   count,

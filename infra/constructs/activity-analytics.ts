@@ -18,6 +18,7 @@ import { acknowledge, nagResource } from '../nag/acknowledge';
 import type { AuditTrail } from './audit-trail';
 import { HouseFunction } from './house-function';
 import type { Notifications } from './notifications';
+import { privateKmsBucketProps } from './private-bucket';
 import type { StateStore } from './state-store';
 
 /** The id of CDK's singleton that configures notifications on buckets it does not own. */
@@ -67,12 +68,7 @@ export class ActivityAnalytics extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.modelBucket = new s3.Bucket(this, 'Artifacts', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
+      ...privateKmsBucketProps(this.key),
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: true,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90) }],
@@ -149,9 +145,10 @@ export class ActivityAnalytics extends Construct {
         );
       }
     } else {
-      // No bucket to read: history comes from LookupEvents, which has no resource-level permissions.
-      this.trainFunction.role.addToPolicy(
-        new iam.PolicyStatement({ actions: ['cloudtrail:LookupEvents'], resources: ['*'] }),
+      // No bucket to read: history comes from LookupEvents.
+      this.trainFunction.allowOnAnyResource(
+        ['cloudtrail:LookupEvents'],
+        'CloudTrail LookupEvents supports no resource-level permissions; with no trail bucket to read, the baseline history comes from it.',
       );
     }
 

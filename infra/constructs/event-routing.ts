@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { routeNamePrefix } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import type { DecoyPlan } from '../../layers/decoys/catalogue';
 import { buildDetectionRules, type DetectionContext, type DetectionRule } from '../../layers/detection/rules';
@@ -33,11 +34,6 @@ export const ROUTE_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 
 /** EventBridge retries a failed delivery for up to 24 hours, then dead-letters it. */
 export const ROUTE_RETRY = { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 };
-
-/** Deployed rule names: `<stack name>-route-NN`. */
-export function routeNamePrefix(config: HoneytrailConfig): string {
-  return `${config.stackName.slice(0, 50)}-route-`;
-}
 
 /** The detection context of a stack: what buildDetectionRules needs besides the decoys. */
 export function detectionContext(

@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { workflowStateMachineName } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
 import { AUDIT_PREFIX, EVIDENCE_PREFIX } from '../../layers/response/audit';
@@ -26,6 +27,7 @@ import { FINDING_LABELLED_DETAIL_TYPE } from '../../layers/scoring/labels';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
 import type { Notifications } from './notifications';
+import { privateKmsBucketProps } from './private-bucket';
 
 /**
  * The response to findings (issue 5): a Standard Step Functions state machine
@@ -92,10 +94,6 @@ export const FINDINGS_PATTERN = {
 /** A person's verdict on a finding (`honeytrail label`): counted for the false-positive KPI. */
 export const LABELS_PATTERN = { source: [FINDING_EVENT_SOURCE], detailType: [FINDING_LABELLED_DETAIL_TYPE] };
 
-export function workflowStateMachineName(config: HoneytrailConfig): string {
-  return `${config.stackName}-access-review`.slice(0, 80);
-}
-
 export class IncidentWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly records: s3.Bucket;
@@ -131,12 +129,7 @@ export class IncidentWorkflow extends Construct {
     // Append-only: object lock on every version (governance mode: an administrator with
     // s3:BypassGovernanceRetention can still clean up; compliance mode would stop even root).
     this.records = new s3.Bucket(this, WORKFLOW_RESOURCE_IDS.records, {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
+      ...privateKmsBucketProps(this.key),
       objectLockEnabled: true,
       objectLockDefaultRetention: s3.ObjectLockRetention.governance(
         Duration.days(response.auditRetentionDays),
@@ -335,8 +328,9 @@ export class IncidentWorkflow extends Construct {
         resources: [iamResourceArn(stack, 'role')],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['cloudtrail:LookupEvents'], resources: ['*'] }),
+    this.evidence.allowOnAnyResource(
+      ['cloudtrail:LookupEvents'],
+      "CloudTrail LookupEvents supports no resource-level permissions; evidence is the principal's recent calls.",
     );
     for (const kind of ['user', 'role'] as const) {
       acknowledge(
@@ -345,11 +339,6 @@ export class IncidentWorkflow extends Construct {
         'The principal under review is only known at run time; read-only IAM calls.',
       );
     }
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'cloudtrail:LookupEvents supports no resource-level permissions (and X-Ray needs * too).',
-    );
   }
 
   private grantRotation(config: HoneytrailConfig): void {

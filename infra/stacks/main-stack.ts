@@ -1,5 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { auditTrailName, centralBusName } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { type DecoyPlan, decoyNames, planDecoys } from '../../layers/decoys/catalogue';
 import { ActivityAnalytics } from '../constructs/activity-analytics';
@@ -14,10 +15,8 @@ export interface MainStackProps extends StackProps {
   readonly config: HoneytrailConfig;
 }
 
-/** Deployed resource names derived from the stack name: neutral, like any platform stack's. */
-export function centralBusName(config: HoneytrailConfig): string {
-  return `${config.stackName}-events`;
-}
+/** Deployed resource names derived from the stack name live in layers/config/names.ts. */
+export { centralBusName };
 
 /**
  * The home-region stack. It only composes: each concern is a construct with typed
@@ -49,7 +48,7 @@ export class MainStack extends Stack {
     this.trail = new AuditTrail(this, 'AuditTrail', {
       config,
       dataEventBucketName: config.decoys.s3.enabled ? names.bucketName : undefined,
-      trailName: `${config.stackName}-audit`,
+      trailName: auditTrailName(config),
     });
     this.decoys = new DecoyFleet(this, 'SecretRotation', {
       config,

@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { readJsonFile } from '../runtime/json-file';
 import { type HoneytrailConfig, parseConfig } from './schema';
+
+const readJson = (path: string) => readJsonFile(path, 'config file');
 
 /**
  * Reads the config the CDK app would use: cdk.json's `context.honeytrail`, or the
@@ -18,18 +21,4 @@ export function loadConfig(options: { configFile?: string; cwd?: string } = {}):
     return parseConfig(readJson(path), fileName);
   }
   return parseConfig(cdkJson.context?.honeytrail ?? {}, 'cdk.json context.honeytrail');
-}
-
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read config file ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
-  }
 }

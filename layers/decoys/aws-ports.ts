@@ -79,6 +79,23 @@ async function tolerate<T>(
 
 const awsTags = (tags: Tag[]) => tags.map((t) => ({ Key: t.key, Value: t.value }));
 
+/** A Standard-tier SecureString. PutParameter takes tags only when it creates, never with Overwrite. */
+function putSecureString(
+  input: SecureStringInput,
+  mode: { tags: Tag[]; overwrite?: never } | { overwrite: true; tags?: never },
+): PutParameterCommand {
+  return new PutParameterCommand({
+    Name: input.name,
+    Value: input.value,
+    Type: 'SecureString',
+    KeyId: input.keyId,
+    Description: input.description,
+    Tier: 'Standard',
+    ...(mode.tags ? { Tags: awsTags(mode.tags) } : {}),
+    Overwrite: mode.overwrite ?? false,
+  });
+}
+
 export class AwsSsm implements SsmPort {
   constructor(private readonly client: SSMClient) {}
 
@@ -89,18 +106,7 @@ export class AwsSsm implements SsmPort {
       ['ParameterAlreadyExists'],
       'exists',
       async () => {
-        await this.client.send(
-          new PutParameterCommand({
-            Name: input.name,
-            Value: input.value,
-            Type: 'SecureString',
-            KeyId: input.keyId,
-            Description: input.description,
-            Tier: 'Standard',
-            Tags: awsTags(input.tags),
-            Overwrite: false,
-          }),
-        );
+        await this.client.send(putSecureString(input, { tags: input.tags }));
         return 'created';
       },
     );
@@ -108,17 +114,7 @@ export class AwsSsm implements SsmPort {
 
   async overwriteSecureString(input: SecureStringInput): Promise<void> {
     await awsCall('ssm:PutParameter', input.name, () =>
-      this.client.send(
-        new PutParameterCommand({
-          Name: input.name,
-          Value: input.value,
-          Type: 'SecureString',
-          KeyId: input.keyId,
-          Description: input.description,
-          Tier: 'Standard',
-          Overwrite: true,
-        }),
-      ),
+      this.client.send(putSecureString(input, { overwrite: true })),
     );
   }
 

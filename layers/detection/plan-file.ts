@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { decoyKinds } from '../decoys/catalogue';
+import { readJsonFile } from '../runtime/json-file';
 import type { KnownDecoy } from './rules';
 
 /**
@@ -34,17 +34,5 @@ export function parseDecoyPlan(raw: unknown, source: string): KnownDecoy[] {
 }
 
 export function readDecoyPlan(path: string): KnownDecoy[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read --decoys ${path}: ${(error as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`--decoys ${path} is not JSON: ${(error as Error).message}`);
-  }
-  return parseDecoyPlan(raw, path);
+  return parseDecoyPlan(readJsonFile(path, '--decoys'), path);
 }

@@ -24,6 +24,7 @@ import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteParameterCommand, GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { auditTrailName } from '../config/names';
 import type { FindingKind, HoneytrailConfig, Severity } from '../config/schema';
 import { type Decoy, planDecoys } from '../decoys/catalogue';
 import { decodeSpec } from '../decoys/spec';
@@ -203,7 +204,7 @@ export async function preflight(
       ? config.trail.existingTrailArn
       : trail?.startsWith('arn:')
         ? trail
-        : `arn:aws:cloudtrail:${region}:${account}:trail/${trail ?? `${stackName}-audit`}`;
+        : `arn:aws:cloudtrail:${region}:${account}:trail/${trail ?? auditTrailName(config)}`;
 
   // What was planted: the planter's custom resource carries the plan; else the catalogue's.
   const planProperty = Object.entries(template.Resources ?? {})

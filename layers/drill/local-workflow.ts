@@ -5,9 +5,10 @@ import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
  * with aws-local-stepfunctions. Each Task state is bound by what it calls: a
  * Lambda function (by its deployed ARN) runs the code that function's handler
  * runs, over ports the caller provides; an `aws-sdk:<service>:<action>`
- * integration goes to `sdk`; waiting for a task token (human approval) gets no
- * answer, as when nobody answers before the timeout. Waits and retry pauses take
- * no time.
+ * integration goes to `sdk`; waiting for a task token (human approval) goes to
+ * `answer`, or, without one, gets no answer, as when nobody answers before the
+ * timeout. Retry pauses take no time; waits none unless the caller says so.
+ * The drill runs it over memory; test/response/local-run.ts over mocked AWS.
  */
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers (Node.js 22); the command
@@ -32,16 +33,37 @@ export interface WorkflowBindings {
   functions: ReadonlyMap<string, FunctionBinding>;
   /** A direct service integration; returns the API's response. */
   sdk: (service: string, action: string, parameters: unknown) => Promise<unknown>;
+  /**
+   * The answer to a task token (SendTaskSuccess's output; a rejection is
+   * SendTaskFailure). Without it nobody answers: the task times out.
+   */
+  answer?: (token: string) => Promise<unknown>;
+}
+
+export interface LocalWorkflowOptions {
+  /** Validate the definition's ARNs and paths (asl-validator) when loading it. Default off. */
+  validate?: boolean;
+  /** The task token ($$.Task.Token) of an execution. Default `local-token-<execution name>`. */
+  taskToken?: (executionName: string) => string;
 }
 
 export interface ExecutionResult {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
-  error?: { name: string; message: string };
+  /** Why it failed; `cause` is the Fail state's (or uncaught task's) error the library wraps. */
+  error?: { name: string; message: string; cause?: { name: string; message: string } };
   /** Task states entered, in order. */
   tasks: string[];
+  /** Every state entered, in order. */
+  states: string[];
   /** Errors Task states raised (caught or not), as `state: name: message`. */
   taskErrors: string[];
+}
+
+export interface RunningExecution {
+  result: Promise<ExecutionResult>;
+  /** Stops it (StopExecution); its result is then ABORTED. */
+  abort: () => void;
 }
 
 type StateDefinition = {
@@ -90,24 +112,33 @@ export class LocalWorkflow {
   private readonly definition: Definition;
   private readonly bindings: WorkflowBindings;
   private readonly machine: StateMachine;
-  private readonly waits: Record<string, number> = {};
+  private readonly taskToken: (executionName: string) => string;
   private readonly retries: Record<string, number> = {};
 
-  constructor(definition: Record<string, unknown>, bindings: WorkflowBindings) {
+  constructor(
+    definition: Record<string, unknown>,
+    bindings: WorkflowBindings,
+    options: LocalWorkflowOptions = {},
+  ) {
     this.definition = definition as unknown as Definition;
     this.bindings = bindings;
+    this.taskToken = options.taskToken ?? ((name) => `local-token-${name}`);
     for (const [name, state] of allStates(this.definition)) {
-      if (state.Type === 'Wait') this.waits[name] = 0;
       if (state.Retry) this.retries[name] = 0;
-      if (state.Type === 'Task') this.handlerOf(name, state); // fail early on an unbindable task
+      if (state.Type === 'Task') this.handlerOf(name, state, ''); // fail early on an unbindable task
     }
-    // checkArn off: aws-sdk integration ARNs are not all known to the validator.
+    // Validation off by default: aws-sdk integration ARNs are not all known to the validator.
+    const validate = options.validate ?? false;
     this.machine = new StateMachine(definition as never, {
-      validationOptions: { checkArn: false, checkPaths: false },
+      validationOptions: { checkArn: validate, checkPaths: validate },
     });
   }
 
-  private handlerOf(name: string, state: StateDefinition): (input: unknown) => Promise<unknown> {
+  private handlerOf(
+    name: string,
+    state: StateDefinition,
+    token: string,
+  ): (input: unknown) => Promise<unknown> {
     const resource = state.Resource ?? '';
     const lambda = LAMBDA_ARN.exec(resource);
     if (lambda) {
@@ -125,7 +156,8 @@ export class LocalWorkflow {
       return async (input) => {
         const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
         await this.function(String(FunctionName), name)(Payload);
-        // Nobody answers offline: what the timeout does in AWS.
+        if (this.bindings.answer) return this.bindings.answer(token);
+        // Nobody answers: what the timeout does in AWS.
         throw namedError('States.Timeout', 'no answer to the task token before the timeout');
       };
     }
@@ -141,30 +173,54 @@ export class LocalWorkflow {
     return fn;
   }
 
-  async run(input: unknown, execution: { arn: string; startedAt: string }): Promise<ExecutionResult> {
+  /** Runs an execution to its end. */
+  async run(
+    input: unknown,
+    execution: { arn: string; startedAt: string },
+  ): Promise<ExecutionResult & { status: 'SUCCEEDED' | 'FAILED' }> {
+    const result = await this.start(input, execution).result;
+    // Unreachable: nobody else holds this execution's abort.
+    if (result.status === 'ABORTED') throw new LocalWorkflowError(`${execution.arn} was aborted`);
+    return { ...result, status: result.status };
+  }
+
+  /**
+   * Starts an execution and returns at once. `waits`: milliseconds a Wait state
+   * takes, by state name (default 0).
+   */
+  start(
+    input: unknown,
+    execution: { arn: string; startedAt: string },
+    options: { waits?: Readonly<Record<string, number>> } = {},
+  ): RunningExecution {
+    const name = execution.arn.split(':').pop() ?? 'execution';
+    const token = this.taskToken(name);
     const tasks: string[] = [];
     const taskErrors: string[] = [];
+    const waits: Record<string, number> = {};
     type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
     const handlers: LocalHandlers = {};
-    for (const [name, state] of allStates(this.definition)) {
+    for (const [stateName, state] of allStates(this.definition)) {
+      if (state.Type === 'Wait') waits[stateName] = options.waits?.[stateName] ?? 0;
       if (state.Type !== 'Task') continue;
-      const handler = this.handlerOf(name, state);
+      const handler = this.handlerOf(stateName, state, token);
       // The library types inputs and results as its own JSON type; the bindings take and give JSON.
-      handlers[name] = (async (taskInput: unknown) => {
-        tasks.push(name);
+      handlers[stateName] = (async (taskInput: unknown) => {
+        tasks.push(stateName);
         try {
           return await handler(taskInput);
         } catch (error) {
-          taskErrors.push(`${name}: ${(error as Error).name}: ${(error as Error).message}`);
+          taskErrors.push(`${stateName}: ${(error as Error).name}: ${(error as Error).message}`);
+
           throw error;
         }
       }) as LocalHandlers[string];
     }
-    const name = execution.arn.split(':').pop() ?? 'execution';
     const run = this.machine.run(input as never, {
+      noThrowOnAbort: true,
       overrides: {
         taskResourceLocalHandlers: handlers,
-        waitTimeOverrides: this.waits,
+        waitTimeOverrides: waits,
         retryIntervalOverrides: this.retries,
       },
       context: {
@@ -173,15 +229,46 @@ export class LocalWorkflow {
           Id: execution.arn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
           Name: name,
         },
-        Task: { Token: `local-token-${name}` },
+        Task: { Token: token },
       },
     });
-    try {
-      const output = await run.result;
-      return { status: 'SUCCEEDED', output, tasks, taskErrors };
-    } catch (error) {
-      const failure = error as Error & { cause?: unknown };
-      return { status: 'FAILED', error: { name: failure.name, message: failure.message }, tasks, taskErrors };
-    }
+    const states: string[] = [];
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') states.push(event.state.name);
+      }
+    })().catch(() => undefined);
+    let aborted = false;
+    const result = run.result.then(
+      async (output): Promise<ExecutionResult> => {
+        await logs;
+        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors };
+        return { status: 'SUCCEEDED', output, tasks, states, taskErrors };
+      },
+      async (error: Error & { cause?: unknown }): Promise<ExecutionResult> => {
+        await logs;
+        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors };
+        const cause = error.cause as { name?: string; message?: string } | undefined;
+        return {
+          status: 'FAILED',
+          error: {
+            name: error.name,
+            message: error.message,
+            ...(cause ? { cause: { name: String(cause.name), message: String(cause.message) } } : {}),
+          },
+          tasks,
+          states,
+          taskErrors,
+        };
+      },
+    );
+    return {
+      result,
+      abort: () => {
+        if (aborted) return;
+        aborted = true;
+        run.abort();
+      },
+    };
   }
 }

@@ -1,8 +1,13 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
-import type { EvidenceWriter, PrincipalReader, RecentCall } from '../response/evidence';
+import {
+  type EvidenceWriter,
+  noPrincipal,
+  type PrincipalEvidence,
+  type PrincipalReader,
+  type RecentCall,
+} from '../response/evidence';
 import type { Notifier } from '../response/ledger';
 import type { Message } from '../response/messages';
-import type { PrincipalFacts } from '../response/plan';
 
 /**
  * The response's ports, offline: IAM as the scenario's records show it (every
@@ -12,8 +17,6 @@ import type { PrincipalFacts } from '../response/plan';
  * with an empty success and never sent anywhere.
  */
 
-type Facts = PrincipalFacts & { inlinePolicies: Record<string, string> };
-
 export class ScenarioPrincipalReader implements PrincipalReader {
   private readonly records: CloudTrailRecord[] = [];
 
@@ -22,7 +25,7 @@ export class ScenarioPrincipalReader implements PrincipalReader {
     this.records.push(record);
   }
 
-  async userFacts(userName: string): Promise<Facts> {
+  async userFacts(userName: string): Promise<PrincipalEvidence> {
     const keys = new Set<string>();
     let exists = false;
     for (const record of this.records) {
@@ -32,29 +35,17 @@ export class ScenarioPrincipalReader implements PrincipalReader {
       if (identity.accessKeyId?.startsWith('AKIA')) keys.add(identity.accessKeyId);
     }
     return {
+      ...noPrincipal(),
       exists,
       accessKeys: [...keys].map((accessKeyId) => ({ accessKeyId, status: 'Active' })),
-      attachedPolicyArns: [],
-      inlinePolicyNames: [],
-      groups: [],
-      tags: {},
-      inlinePolicies: {},
     };
   }
 
-  async roleFacts(roleName: string): Promise<Facts> {
+  async roleFacts(roleName: string): Promise<PrincipalEvidence> {
     const exists = this.records.some((record) =>
       record.userIdentity?.sessionContext?.sessionIssuer?.arn?.endsWith(`:role/${roleName}`),
     );
-    return {
-      exists,
-      accessKeys: [],
-      attachedPolicyArns: [],
-      inlinePolicyNames: [],
-      groups: [],
-      tags: {},
-      inlinePolicies: {},
-    };
+    return { ...noPrincipal(), exists };
   }
 
   async recentCalls(lookup: { accessKeyId?: string; userName?: string }, since: Date): Promise<RecentCall[]> {

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { readJsonFile } from '../runtime/json-file';
 
 /**
  * A drill scenario: benign activity and an attack chain, as data. The drill plays
@@ -263,18 +263,7 @@ export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
 
 /** Reads and validates a scenario file. */
 export function loadScenario(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ScenarioError(`cannot read scenario file ${path}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ScenarioError(`scenario file ${path} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readJsonFile(path, 'scenario file', (message) => new ScenarioError(message));
   return parseScenario(json, path);
 }
 

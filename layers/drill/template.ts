@@ -29,6 +29,21 @@ export class TemplateError extends Error {
 
 const PSEUDO_URL_SUFFIX = 'amazonaws.com';
 
+/** The properties that hold a resource's name (which one depends on its type); the first one set is its physical name. */
+const NAME_PROPERTIES = [
+  'Name',
+  'RoleName',
+  'FunctionName',
+  'QueueName',
+  'TopicName',
+  'TableName',
+  'BucketName',
+  'TrailName',
+  'StateMachineName',
+  'LogGroupName',
+  'UserName',
+] as const;
+
 /** Resolves intrinsics of one stack's template. */
 export class IntrinsicResolver {
   private readonly resources: Record<string, CfnResource>;
@@ -254,19 +269,7 @@ export class IntrinsicResolver {
   /** The name CloudFormation gives the resource: its name property, else one it generates. */
   physicalName(logicalId: string): string {
     const props = this.properties(logicalId);
-    for (const key of [
-      'Name',
-      'RoleName',
-      'FunctionName',
-      'QueueName',
-      'TopicName',
-      'TableName',
-      'BucketName',
-      'TrailName',
-      'StateMachineName',
-      'LogGroupName',
-      'UserName',
-    ]) {
+    for (const key of NAME_PROPERTIES) {
       const value = props[key];
       if (typeof value === 'string') return value;
     }
@@ -296,21 +299,7 @@ export class IntrinsicResolver {
     this.resolving.add(logicalId);
     try {
       const resolved: Record<string, unknown> = {};
-      for (const key of [
-        'Name',
-        'RoleName',
-        'FunctionName',
-        'QueueName',
-        'TopicName',
-        'TableName',
-        'BucketName',
-        'TrailName',
-        'StateMachineName',
-        'LogGroupName',
-        'UserName',
-        'Path',
-        'EventBusName',
-      ]) {
+      for (const key of [...NAME_PROPERTIES, 'Path', 'EventBusName']) {
         if (raw[key] !== undefined) resolved[key] = this.resolve(raw[key], `${logicalId}.${key}`);
       }
       return resolved;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { touchHandler } from '../../functions/touch/touch-handler';
-import { compileAllowlist } from '../detection/allowlist';
 import type { KnownDecoy } from '../detection/rules';
 import type { TouchStore } from '../detection/store';
+import { TOUCH_SETTINGS_ENVIRONMENT, touchSettingsFromEnvironment } from '../detection/touch-environment';
 import type { FindingSink } from '../findings/publish';
 import type { AuditStore } from '../response/audit';
 import { collectEvidence, type EvidenceWriter, type PrincipalReader } from '../response/evidence';
@@ -24,43 +24,14 @@ import type { RecordingServices } from './ports';
  */
 
 const silentLogger = { info: () => {}, warn: () => {}, error: () => {} };
-const list = (value: string | undefined) => (value ? value.split(',').filter(Boolean) : []);
 
 /** functions/touch/handler.ts, over memory: settings from the deployed environment. */
 export function wireTouchFunction(
   fn: DeployedFunction,
   deps: { decoys: readonly KnownDecoy[]; store: TouchStore; sink: FindingSink; now: () => number },
 ) {
-  const env = readEnvironment(
-    {
-      ROUTE_PREFIX: {},
-      AUDIT_TRAIL_NAME: {},
-      AUDIT_TRAIL_ARN: {},
-      BUS_NAME: {},
-      TRUSTED_ROLE_ARNS: { optional: true },
-      KEY_ARN: { optional: true },
-      WINDOW_MINUTES: { pattern: /^\d+$/ },
-      ALLOWED_PRINCIPALS: { optional: true },
-      ALLOWED_CIDRS: { optional: true },
-    },
-    fn.environment,
-  );
   return touchHandler({
-    settings: {
-      context: {
-        trailName: env.AUDIT_TRAIL_NAME,
-        trailArn: env.AUDIT_TRAIL_ARN,
-        ruleNamePrefix: env.ROUTE_PREFIX,
-        busName: env.BUS_NAME,
-        trustedRoleArns: list(env.TRUSTED_ROLE_ARNS),
-      },
-      windowMinutes: Number(env.WINDOW_MINUTES),
-      allowlist: compileAllowlist({
-        principalArns: list(env.ALLOWED_PRINCIPALS),
-        cidrs: list(env.ALLOWED_CIDRS),
-      }),
-    },
-    keyArn: env.KEY_ARN,
+    ...touchSettingsFromEnvironment(readEnvironment(TOUCH_SETTINGS_ENVIRONMENT, fn.environment)),
     // The registry: the plan, with the planted key's id.
     loadDecoys: async () => deps.decoys,
     store: deps.store,

@@ -1,11 +1,12 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   type AwsSecurityFinding,
   BatchImportFindingsCommand,
-  type SecurityHubClient,
+  SecurityHubClient,
   type SeverityLabel,
 } from '@aws-sdk/client-securityhub';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { EnvironmentOf, EnvironmentSpec } from '../runtime/env';
 import type { Finding } from './finding';
 import { type FindingSink, findingEntry, findingMessage } from './publish';
 
@@ -100,6 +101,34 @@ export class AwsFindingSink implements FindingSink {
       );
     }
   }
+}
+
+/** The variables every function that publishes findings is deployed with. */
+export const FINDING_SINK_ENVIRONMENT = {
+  AWS_REGION: { description: 'set by Lambda' },
+  TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/, description: 'the findings topic' },
+  BUS_NAME: { description: 'the central bus' },
+  SECURITY_HUB: { pattern: /^(on|off)$/ },
+} as const satisfies EnvironmentSpec;
+
+/**
+ * The deployed sink, its clients created here (call it once, at module scope).
+ * Security Hub findings name ACCOUNT_ID when given, else the account in the
+ * topic's ARN: the findings topic is this stack's (an existing trail may not be).
+ */
+export function findingSinkFromEnvironment(
+  env: EnvironmentOf<typeof FINDING_SINK_ENVIRONMENT> & { ACCOUNT_ID?: string },
+): AwsFindingSink {
+  const accountId = env.ACCOUNT_ID ?? env.TOPIC_ARN.split(':')[4] ?? '';
+  return new AwsFindingSink({
+    sns: new SNSClient({}),
+    topicArn: env.TOPIC_ARN,
+    eventBridge: new EventBridgeClient({}),
+    busName: env.BUS_NAME,
+    ...(env.SECURITY_HUB === 'on'
+      ? { securityHub: { client: new SecurityHubClient({}), accountId, region: env.AWS_REGION } }
+      : {}),
+  });
 }
 
 const ASFF_TYPES: Record<Finding['kind'], string> = {

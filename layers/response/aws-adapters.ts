@@ -15,7 +15,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { EvidenceWriter, PrincipalReader, RecentCall } from './evidence';
+import {
+  type EvidenceWriter,
+  noPrincipal,
+  type PrincipalEvidence,
+  type PrincipalReader,
+  type RecentCall,
+} from './evidence';
 import type { Notifier } from './ledger';
 import type { Message } from './messages';
 import { REVOKE_POLICY_NAME } from './policy';
@@ -24,18 +30,6 @@ const isNoSuchEntity = (error: unknown) => (error as { name?: string })?.name ==
 
 /** IAM returns inline policy documents URL-encoded. */
 const decodePolicy = (document: string | undefined) => (document ? decodeURIComponent(document) : '');
-
-type Facts = Awaited<ReturnType<PrincipalReader['userFacts']>>;
-
-const missing = (): Facts => ({
-  exists: false,
-  accessKeys: [],
-  attachedPolicyArns: [],
-  inlinePolicyNames: [],
-  groups: [],
-  tags: {},
-  inlinePolicies: {},
-});
 
 /** Reads a principal's keys, policies, groups and recent calls through IAM and CloudTrail. */
 export class AwsPrincipalReader implements PrincipalReader {
@@ -46,7 +40,7 @@ export class AwsPrincipalReader implements PrincipalReader {
     private readonly maxPages = 2,
   ) {}
 
-  async userFacts(userName: string): Promise<Facts> {
+  async userFacts(userName: string): Promise<PrincipalEvidence> {
     try {
       const keys = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
       const accessKeys = await Promise.all(
@@ -82,12 +76,12 @@ export class AwsPrincipalReader implements PrincipalReader {
         inlinePolicies,
       };
     } catch (error) {
-      if (isNoSuchEntity(error)) return missing();
+      if (isNoSuchEntity(error)) return noPrincipal();
       throw error;
     }
   }
 
-  async roleFacts(roleName: string): Promise<Facts> {
+  async roleFacts(roleName: string): Promise<PrincipalEvidence> {
     try {
       const role = await this.iam.send(new GetRoleCommand({ RoleName: roleName }));
       const attached = await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
@@ -110,7 +104,7 @@ export class AwsPrincipalReader implements PrincipalReader {
         inlinePolicies,
       };
     } catch (error) {
-      if (isNoSuchEntity(error)) return missing();
+      if (isNoSuchEntity(error)) return noPrincipal();
       throw error;
     }
   }

@@ -20,10 +20,26 @@ export interface RecentCall {
   eventId?: string;
 }
 
+/** What a PrincipalReader knows of a user or role: the plan's facts and the inline policy documents. */
+export type PrincipalEvidence = PrincipalFacts & { inlinePolicies: Record<string, string> };
+
+/** The facts of a principal that does not exist (or whose facts were never read). */
+export function noPrincipal(): PrincipalEvidence {
+  return {
+    exists: false,
+    accessKeys: [],
+    attachedPolicyArns: [],
+    inlinePolicyNames: [],
+    groups: [],
+    tags: {},
+    inlinePolicies: {},
+  };
+}
+
 /** Read-only questions about a principal. The adapter asks IAM and CloudTrail. */
 export interface PrincipalReader {
-  userFacts(userName: string): Promise<PrincipalFacts & { inlinePolicies: Record<string, string> }>;
-  roleFacts(roleName: string): Promise<PrincipalFacts & { inlinePolicies: Record<string, string> }>;
+  userFacts(userName: string): Promise<PrincipalEvidence>;
+  roleFacts(roleName: string): Promise<PrincipalEvidence>;
   /** CloudTrail LookupEvents by access key id (or user name), newest first, bounded. */
   recentCalls(lookup: { accessKeyId?: string; userName?: string }, since: Date): Promise<RecentCall[]>;
 }
@@ -51,15 +67,7 @@ export async function collectEvidence(
 ): Promise<EvidenceResult> {
   const now = deps.now();
   const target = decision.target;
-  let facts: PrincipalFacts & { inlinePolicies: Record<string, string> } = {
-    exists: false,
-    accessKeys: [],
-    attachedPolicyArns: [],
-    inlinePolicyNames: [],
-    groups: [],
-    tags: {},
-    inlinePolicies: {},
-  };
+  let facts = noPrincipal();
   if (target?.kind === 'user') facts = await deps.reader.userFacts(target.name);
   if (target?.kind === 'role') facts = await deps.reader.roleFacts(target.name);
 

@@ -11,8 +11,7 @@ import {
   refreshedMessage,
   rolledBackMessage,
 } from './messages';
-import type { StepPlan } from './plan';
-import { revokePolicyDocument } from './plan';
+import { emptyPlan, revokePolicyDocument, type StepPlan } from './plan';
 import { type Decision, decide, type ResponsePolicy } from './policy';
 import { planRevert } from './revert';
 import {
@@ -319,7 +318,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       await deps.notifier.publish(
         approvalMessage({
           decision: made,
-          plan: plan ?? undefinedPlan(made),
+          plan: plan ?? emptyPlan(made),
           executionArn: execution.arn,
           token: input.token,
           evidence: state.evidence ? `${deps.evidenceLocation}/${state.evidence.key}` : '(none)',
@@ -492,24 +491,6 @@ function parseCause(cause: string | undefined) {
   } catch {
     return approvalSchema.parse({ approved: false, reason: cause ?? '' });
   }
-}
-
-function undefinedPlan(decision: Decision): StepPlan {
-  return {
-    path: decision.path,
-    targetKind: decision.target?.kind ?? 'none',
-    deactivateKey: false,
-    attachQuarantine: false,
-    revokeSessions: false,
-    rotate: false,
-    quarantinePolicyArn: '',
-    revokePolicyName: '',
-    hasPreviousRevokePolicy: false,
-    keysBefore: [],
-    keyStore: decision.settings.keyStore,
-    keyStoreName: '',
-    skipped: [],
-  };
 }
 
 /**

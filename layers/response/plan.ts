@@ -64,6 +64,25 @@ export function keyStoreName(decision: Pick<Decision, 'settings'>, userName: str
   return decision.settings.keyStore === 'ssm-parameter' ? `/${path}` : path;
 }
 
+/** The plan of a response that never reached planning: it changes nothing. */
+export function emptyPlan(decision: Decision): StepPlan {
+  return {
+    path: decision.path,
+    targetKind: decision.target?.kind ?? 'none',
+    deactivateKey: false,
+    attachQuarantine: false,
+    revokeSessions: false,
+    rotate: false,
+    quarantinePolicyArn: '',
+    revokePolicyName: '',
+    hasPreviousRevokePolicy: false,
+    keysBefore: [],
+    keyStore: decision.settings.keyStore,
+    keyStoreName: '',
+    skipped: [],
+  };
+}
+
 export function finalisePlan(decision: Decision, facts: PrincipalFacts): StepPlan {
   const target = decision.target;
   const settings = decision.settings;

@@ -1,5 +1,5 @@
 import type { AuditRecord } from './audit';
-import { type StepPlan, stepPlanSchema } from './plan';
+import { emptyPlan, type StepPlan, stepPlanSchema } from './plan';
 import { type Decision, decisionSchema } from './policy';
 import { DONE_KEYS, type Done, UNDO_STEPS } from './state';
 
@@ -58,22 +58,4 @@ export function planRevert(records: readonly AuditRecord[], revertOf: string): R
   }
   if (started.has('rotate-key')) notes.push('the new access key stays: its owner may already use it');
   return { decision, plan, done, notes };
-}
-
-function emptyPlan(decision: Decision): StepPlan {
-  return {
-    path: decision.path,
-    targetKind: decision.target?.kind ?? 'none',
-    deactivateKey: false,
-    attachQuarantine: false,
-    revokeSessions: false,
-    rotate: false,
-    quarantinePolicyArn: '',
-    revokePolicyName: '',
-    hasPreviousRevokePolicy: false,
-    keysBefore: [],
-    keyStore: decision.settings.keyStore,
-    keyStoreName: '',
-    skipped: [],
-  };
 }

@@ -7,10 +7,17 @@ export class EnvironmentError extends Error {
   override readonly name = 'EnvironmentError';
 }
 
-type Spec = Record<string, { optional?: boolean; pattern?: RegExp; description?: string }>;
-type EnvOf<S extends Spec> = { [K in keyof S]: S[K]['optional'] extends true ? string | undefined : string };
+/** The variables a function reads: each required unless `optional`, checked against `pattern`. */
+export type EnvironmentSpec = Record<string, { optional?: boolean; pattern?: RegExp; description?: string }>;
+/** What readEnvironment returns for a spec: a string per variable, `undefined` only for optional ones. */
+export type EnvironmentOf<S extends EnvironmentSpec> = {
+  [K in keyof S]: S[K]['optional'] extends true ? string | undefined : string;
+};
 
-export function readEnvironment<S extends Spec>(spec: S, env: NodeJS.ProcessEnv = process.env): EnvOf<S> {
+export function readEnvironment<S extends EnvironmentSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+): EnvironmentOf<S> {
   const problems: string[] = [];
   const values: Record<string, string | undefined> = {};
   for (const [name, rule] of Object.entries(spec)) {
@@ -27,5 +34,5 @@ export function readEnvironment<S extends Spec>(spec: S, env: NodeJS.ProcessEnv 
     values[name] = value;
   }
   if (problems.length > 0) throw new EnvironmentError(`environment: ${problems.join('; ')}`);
-  return values as EnvOf<S>;
+  return values as EnvironmentOf<S>;
 }

@@ -1,26 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../bin/cli';
+import { describe, expect, it } from 'vitest';
 import { findTells } from '../../layers/stealth/tells';
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'honeytrail', ...args]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+import { honeytrail as run } from '../helpers/cli';
 
 describe('honeytrail plan', () => {
   it('--json prints the decoy list format, every kind, no tell', async () => {

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../bin/cli';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type DrillHooks, registerDrill } from '../../bin/commands/drill';
 import { runDrill } from '../../layers/drill/runner';
 import { defaultScenario, parseScenario } from '../../layers/drill/scenario';
 import type { StackTemplate } from '../../layers/drill/template';
+import { captureOutput, honeytrail } from '../helpers/cli';
 
 /**
  * The drill end to end, as a user runs it: the default scenario passes with no
@@ -18,28 +18,9 @@ import type { StackTemplate } from '../../layers/drill/template';
 const dir = mkdtempSync(join(tmpdir(), 'drill-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await run(), out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
 /** The drill command alone, with test hooks, mapping errors to exit codes as bin/cli.ts does. */
 async function drillWith(hooks: DrillHooks, ...args: string[]) {
-  return capture(async () => {
+  return captureOutput(async () => {
     const program = new Command('honeytrail').exitOverride();
     registerDrill(program, hooks);
     try {
@@ -66,9 +47,7 @@ type Kpis = {
 describe('honeytrail drill (offline)', () => {
   it('plays the default scenario: every touch found, no benign principal acted on, KPIs on the last line, a report', async () => {
     const report = join(dir, 'drill.html');
-    const { code, out, err } = await capture(() =>
-      main(['node', 'honeytrail', 'drill', '--json', '--report', report]),
-    );
+    const { code, out, err } = await honeytrail('drill', '--json', '--report', report);
     expect(err).not.toMatch(/honeytrail:/);
     expect(code).toBe(0);
 
@@ -189,7 +168,7 @@ describe('honeytrail drill (offline)', () => {
         },
       }),
     );
-    const { code, err } = await capture(() => main(['node', 'honeytrail', 'drill', '--scenario', file]));
+    const { code, err } = await honeytrail('drill', '--scenario', file);
     expect(code).toBe(1);
     expect(err).toContain('is not a valid scenario');
     expect(err).toContain(

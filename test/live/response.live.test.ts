@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINDING_SCHEMA_VERSION, findingId, findingSchema } from '../../layers/findings/finding';
 import type { AuditRecord } from '../../layers/response/audit';
 import { QUARANTINE_POLICY_NAME } from '../../layers/response/policy';
-import { honeytrail } from '../response/cli-run';
+import { honeytrail } from '../helpers/cli';
 import { LocalWorkflow } from '../response/local-run';
 import { type LiveEnvironment, liveEnvironment } from './live-env';
 

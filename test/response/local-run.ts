@@ -9,85 +9,33 @@ import {
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import type { CfnResource, Stack } from 'aws-cdk-lib';
-import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
 import type { HoneytrailConfigInput } from '../../layers/config/schema';
+import { type FunctionBinding, LocalWorkflow as LocalStateMachine } from '../../layers/drill/local-workflow';
+import {
+  type CfnTemplate,
+  functionOf,
+  type StackTemplate,
+  stateMachineOf,
+} from '../../layers/drill/template';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 import { FakeAws } from './fake-aws';
 
 /**
  * Runs the response state machine exactly as synthesized: the definition is
- * taken from the template (CloudFormation tokens resolved to fake ARNs) and
- * executed with aws-local-stepfunctions. Lambda tasks run the real handlers;
+ * taken from the template (CloudFormation intrinsics resolved by the drill's
+ * IntrinsicResolver) and executed by the drill's LocalWorkflow
+ * (aws-local-stepfunctions). Lambda tasks run the real handlers;
  * aws-sdk integrations (arn:aws:states:::aws-sdk:iam:*) send the same command
  * through the SDK to the mocked clients of FakeAws; executions are started,
  * stopped and answered through a mocked Step Functions client, so the real
  * intake function and the real CLI commands drive them.
  */
 
-// aws-local-stepfunctions 3 targets Node 22; Node 20 lacks only Promise.withResolvers.
-const promiseStatics = Promise as unknown as { withResolvers?: unknown };
-if (!promiseStatics.withResolvers) {
-  promiseStatics.withResolvers = <T>() => {
-    let resolve!: (value: T) => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
-
 export const REGION = 'us-east-1';
 type Json = Record<string, unknown>;
 type Handler = (event: unknown) => Promise<unknown>;
-
-interface TemplateJson {
-  Resources: Record<string, { Type: string; Properties?: Json }>;
-}
-
-/** Resolves the intrinsic functions CDK leaves in a template value to fake, stable values. */
-export function resolveTokens(value: unknown, template: TemplateJson): unknown {
-  const resolveRef = (id: string): string => {
-    if (id === 'AWS::Partition') return 'aws';
-    if (id === 'AWS::Region') return REGION;
-    if (id === 'AWS::AccountId') return TEST_ACCOUNT;
-    if (id === 'AWS::URLSuffix') return 'amazonaws.com';
-    const type = template.Resources[id]?.Type;
-    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${REGION}:${TEST_ACCOUNT}:${id}`;
-    if (type === 'AWS::S3::Bucket') return id.toLowerCase();
-    return id;
-  };
-  const resolveArn = (id: string): string => {
-    const type = template.Resources[id]?.Type;
-    if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:${REGION}:${TEST_ACCOUNT}:function:${id}`;
-    if (type === 'AWS::IAM::Role') return `arn:aws:iam::${TEST_ACCOUNT}:role/${id}`;
-    if (type === 'AWS::KMS::Key') return `arn:aws:kms:${REGION}:${TEST_ACCOUNT}:key/${id}`;
-    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${id.toLowerCase()}`;
-    return `arn:aws:fake:${REGION}:${TEST_ACCOUNT}:${id}`;
-  };
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const o = v as Json;
-      if ('Ref' in o) return resolveRef(String(o.Ref));
-      if ('Fn::GetAtt' in o) {
-        const [id, attribute] = o['Fn::GetAtt'] as [string, string];
-        if (attribute === 'Arn') return resolveArn(id);
-        return `${id}.${attribute}`;
-      }
-      if ('Fn::Join' in o) {
-        const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
-        return parts.map((p) => String(walk(p))).join(separator);
-      }
-      return Object.fromEntries(Object.entries(o).map(([k, item]) => [k, walk(item)]));
-    }
-    return v;
-  };
-  return walk(value);
-}
 
 export interface RunResult {
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -132,15 +80,14 @@ export class LocalWorkflow {
   alarming: string[] = [];
   refreshCalls = 0;
   definition!: Json;
-  template!: TemplateJson;
+  template!: CfnTemplate;
   stateMachineArn!: string;
   bucket!: string;
   policyEnvironment!: string;
-  private handlers = new Map<string, Handler>();
   private intake!: Handler;
   private sfnMock?: AwsClientStub<SFNClient>;
   private counter = 0;
-  private machine?: StateMachine;
+  private machine!: LocalStateMachine;
   private options: HarnessOptions = {};
   /** Milliseconds each Wait state takes (default 0); change per test, e.g. to keep GracePeriod waiting. */
   waits: Record<string, number> = {};
@@ -156,28 +103,28 @@ export class LocalWorkflow {
   private async setUp(config: HoneytrailConfigInput): Promise<void> {
     const built = synthApp(config);
     const stack = built.main;
-    this.template = built.template().toJSON() as TemplateJson;
+    this.template = built.template().toJSON() as CfnTemplate;
+    const deployed: StackTemplate = {
+      stackName: stack.stackName,
+      id: stack.node.id,
+      account: TEST_ACCOUNT,
+      region: REGION,
+      template: this.template,
+    };
     const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
       (stack as Stack).getLogicalId(construct.node.defaultChild as CfnResource);
     const workflow = stack.workflow;
-    const machine = Object.entries(this.template.Resources).find(
-      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
-    );
-    if (!machine) throw new Error('no state machine in the template');
-    this.definition = JSON.parse(
-      String(resolveTokens(machine[1].Properties?.DefinitionString, this.template)),
-    );
-    this.stateMachineArn = `arn:aws:states:${REGION}:${TEST_ACCOUNT}:stateMachine:${machine[1].Properties?.StateMachineName}`;
+    const machine = stateMachineOf(deployed, logicalId(workflow.stateMachine));
+    this.definition = machine.definition;
+    this.stateMachineArn = machine.arn;
 
-    // The handlers' environment, as synthesized.
-    const environmentOf = (fn: { function: { node: { defaultChild?: unknown } } }) => {
-      const resource = this.template.Resources[logicalId(fn.function)];
-      return resolveTokens((resource?.Properties?.Environment as Json)?.Variables, this.template) as Record<
-        string,
-        string
-      >;
+    // The handlers' ARNs and environment, as synthesized.
+    const deployedFunction = (fn: { function: { node: { defaultChild?: unknown } } }) =>
+      functionOf(deployed, logicalId(fn.function));
+    const env = {
+      ...deployedFunction(workflow.ledger).environment,
+      ...deployedFunction(workflow.intake).environment,
     };
-    const env = { ...environmentOf(workflow.ledger), ...environmentOf(workflow.intake) };
     const live = this.options.live;
     if (live) {
       // The synthesized policy, for the live account.
@@ -202,26 +149,51 @@ export class LocalWorkflow {
     // Fresh handler modules: they read the environment at load.
     vi.resetModules();
     const load = async (path: string) => ((await import(path)) as { handler: Handler }).handler;
-    this.handlers.set(
-      logicalId(workflow.ledger.function),
-      await load('../../functions/respond-ledger/handler'),
-    );
-    this.handlers.set(
-      logicalId(workflow.evidence.function),
-      await load('../../functions/respond-evidence/handler'),
-    );
-    this.handlers.set(
-      logicalId(workflow.rotation.function),
-      await load('../../functions/respond-rotate/handler'),
-    );
+    // Payloads and results cross the Lambda boundary as JSON.
+    const asLambda =
+      (handler: Handler): FunctionBinding =>
+      async (payload) =>
+        clone(await handler(clone(payload)));
+    const functions = new Map<string, FunctionBinding>([
+      [deployedFunction(workflow.ledger).arn, asLambda(await load('../../functions/respond-ledger/handler'))],
+      [
+        deployedFunction(workflow.evidence).arn,
+        asLambda(await load('../../functions/respond-evidence/handler')),
+      ],
+      [
+        deployedFunction(workflow.rotation).arn,
+        asLambda(await load('../../functions/respond-rotate/handler')),
+      ],
+      [
+        deployedFunction(stack.decoys.plantFunction).arn,
+        asLambda(async (event) => {
+          this.aws.calls.push('Refresh');
+          const failure = this.aws.failures.Refresh;
+          if (failure) throw Object.assign(new Error('refresh failed'), { name: failure.name });
+          this.refreshCalls++;
+          return { refreshed: true, event };
+        }),
+      ],
+    ]);
     this.intake = await load('../../functions/respond-start/handler');
-    this.handlers.set(logicalId(stack.decoys.plantFunction.function), async (event) => {
-      this.aws.calls.push('Refresh');
-      const failure = this.aws.failures.Refresh;
-      if (failure) throw Object.assign(new Error('refresh failed'), { name: failure.name });
-      this.refreshCalls++;
-      return { refreshed: true, event };
-    });
+    this.machine = new LocalStateMachine(
+      this.definition,
+      {
+        functions,
+        sdk: async (service, action, input) => {
+          try {
+            return clone(await this.callService(service, action, input as Json));
+          } catch (error) {
+            const name = (error as { name?: string }).name ?? 'Error';
+            throw Object.assign(new Error((error as Error).message), {
+              name: integrationErrorName(service, name),
+            });
+          }
+        },
+        answer: (token) => new Promise((resolve, reject) => this.approvals.set(token, { resolve, reject })),
+      },
+      { validate: true, taskToken: tokenOf },
+    );
   }
 
   dispose(): void {
@@ -315,37 +287,11 @@ export class LocalWorkflow {
   }
 
   private start(arn: string, name: string, input: unknown): void {
-    // Validated once (the library validates on construction); each run is independent.
-    this.machine ??= new StateMachine(this.definition as never, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
-    const machine = this.machine;
-    const states = this.collectStates(this.definition);
-    type Overrides = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-    const taskHandlers: Overrides = {};
-    for (const [stateName, state] of states) {
-      if (state.Type === 'Task')
-        taskHandlers[stateName] = async (taskInput) =>
-          (await this.runTask(stateName, state, taskInput, name)) as never;
-    }
-    const waits = Object.fromEntries(
-      [...states].filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, this.waits[n] ?? 0]),
+    const running = this.machine.start(
+      input,
+      { arn, startedAt: new Date().toISOString() },
+      { waits: this.waits },
     );
-    const retries = Object.fromEntries([...states].filter(([, s]) => 'Retry' in s).map(([n]) => [n, 0]));
-    const context: RunOptions['context'] = {
-      Execution: { Id: arn, Name: name, StartTime: new Date().toISOString(), Input: input as never },
-      Task: { Token: tokenOf(name) },
-    };
-    const run = machine.run(input as never, {
-      context,
-      noThrowOnAbort: true,
-      overrides: {
-        taskResourceLocalHandlers: taskHandlers,
-        waitTimeOverrides: waits,
-        retryIntervalOverrides: retries,
-      },
-    });
-    const visited: string[] = [];
     const record: Execution = {
       arn,
       name,
@@ -354,76 +300,21 @@ export class LocalWorkflow {
       abort: () => {
         if (record.status === 'RUNNING') {
           record.status = 'ABORTED';
-          run.abort();
+          running.abort();
         }
       },
-      done: Promise.resolve(undefined as never),
-    };
-    const logs = (async () => {
-      for await (const event of run.eventLogs) {
-        if (event.type === 'StateEntered') visited.push((event as { state: { name: string } }).state.name);
-      }
-    })().catch(() => undefined);
-    record.done = run.result.then(
-      async (output) => {
-        await logs;
-        if (record.status === 'ABORTED') return { status: 'ABORTED' as const, states: visited };
-        record.status = 'SUCCEEDED';
-        return { status: 'SUCCEEDED' as const, output, states: visited };
-      },
-      async (error: { name?: string; message?: string; cause?: { name?: string; message?: string } }) => {
-        await logs;
-        if (record.status === 'ABORTED') return { status: 'ABORTED' as const, states: visited };
-        record.status = 'FAILED';
+      done: running.result.then((result): RunResult => {
+        if (result.status === 'ABORTED' || record.status === 'ABORTED')
+          return { status: 'ABORTED', states: result.states };
+        record.status = result.status;
+        if (result.status === 'SUCCEEDED')
+          return { status: 'SUCCEEDED', output: result.output, states: result.states };
         // A Fail state's error and cause (or an uncaught task error).
-        const inner = error.cause ?? error;
-        return { status: 'FAILED' as const, error: inner.name, cause: inner.message, states: visited };
-      },
-    );
+        const inner = result.error?.cause ?? result.error;
+        return { status: 'FAILED', error: inner?.name, cause: inner?.message, states: result.states };
+      }),
+    };
     this.executions.set(arn, record);
-  }
-
-  private collectStates(definition: Json): Map<string, Json> {
-    const states = new Map<string, Json>();
-    for (const [name, state] of Object.entries(definition.States as Record<string, Json>))
-      states.set(name, state);
-    return states;
-  }
-
-  private async runTask(
-    stateName: string,
-    state: Json,
-    input: unknown,
-    executionName: string,
-  ): Promise<unknown> {
-    const resource = String(state.Resource);
-    const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null));
-    if (resource.startsWith('arn:aws:lambda:')) {
-      const handler = this.handlers.get(resource.split(':').pop() ?? '');
-      if (!handler) throw new Error(`${stateName}: no handler for ${resource}`);
-      return clone(await handler(clone(input)));
-    }
-    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
-      const parameters = input as { FunctionName: string; Payload: unknown };
-      const handler = this.handlers.get(parameters.FunctionName.split(':').pop() ?? '');
-      if (!handler) throw new Error(`${stateName}: no handler for ${parameters.FunctionName}`);
-      await handler(clone(parameters.Payload));
-      const token = tokenOf(executionName);
-      return new Promise((resolve, reject) => this.approvals.set(token, { resolve, reject }));
-    }
-    const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):(\w+)$/.exec(resource);
-    if (sdk) {
-      const [, service = '', action = ''] = sdk;
-      try {
-        return clone(await this.callService(service, action, input as Json));
-      } catch (error) {
-        const name = (error as { name?: string }).name ?? 'Error';
-        throw Object.assign(new Error((error as Error).message), {
-          name: integrationErrorName(service, name),
-        });
-      }
-    }
-    throw new Error(`${stateName}: no local binding for ${resource}`);
   }
 
   private async callService(service: string, action: string, input: Json): Promise<unknown> {
@@ -460,6 +351,8 @@ export class LocalWorkflow {
     throw new Error(`no local binding for aws-sdk:${service}:${action}`);
   }
 }
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null));
 
 export function tokenOf(executionName: string): string {
   return `AQCEAAAAKgAAAA-${executionName}`;
