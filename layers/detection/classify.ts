@@ -125,6 +125,7 @@ export function classifyRecord(
 
   const found = new Map<string, Touch>();
   const add = (category: TouchCategory, decoy: DecoyRef) => {
+    if (!ownedByRecipient(decoy, record)) return;
     if (!found.has(`${decoy.kind}\u0000${decoy.name}`)) {
       found.set(`${decoy.kind}\u0000${decoy.name}`, touchOf(record, category, decoy));
     }
@@ -271,6 +272,18 @@ function s3Targets(record: CloudTrailRecord, params: Params): Map<string, Set<st
     else add(path.slice(0, slash), path.slice(slash + 1));
   }
   return targets;
+}
+
+/**
+ * A decoy lives in one account: a same-named parameter in another account is not
+ * it. The deployed rules see one account's events only, but replay and the drill
+ * may read several accounts' logs. Regions are not compared on purpose: a decoy's
+ * name used against another region's endpoint is still someone following the bait.
+ * An ARN without an account (S3) or a record without recipientAccountId passes.
+ */
+function ownedByRecipient(decoy: DecoyRef, record: CloudTrailRecord): boolean {
+  const account = (decoy.arn ?? '').split(':')[4];
+  return !account || !record.recipientAccountId || account === record.recipientAccountId;
 }
 
 function refOf(decoy: KnownDecoy): DecoyRef {

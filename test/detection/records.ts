@@ -146,6 +146,8 @@ export interface CallSpec {
   denied?: boolean;
   eventTime?: string;
   sourceIPAddress?: string;
+  /** The account the call was made in (default TEST_ACCOUNT). */
+  recipientAccountId?: string;
 }
 
 /** A real record turned into the call described, with a fresh event id. */
@@ -156,7 +158,7 @@ export function call(spec: CallSpec): CloudTrailRecord {
   if (spec.eventSource) record.eventSource = spec.eventSource;
   record.awsRegion = spec.region;
   record.userIdentity = spec.userIdentity;
-  record.recipientAccountId = TEST_ACCOUNT;
+  record.recipientAccountId = spec.recipientAccountId ?? TEST_ACCOUNT;
   record.eventID = `7f3c9a4e-0000-4000-8000-${String(counter).padStart(12, '0')}`;
   record.requestID = `REQ${counter}`;
   if (spec.eventTime) record.eventTime = spec.eventTime;

@@ -25,7 +25,7 @@ const theirs = planDecoys(parseConfig({ naming: { seed: 'theirs', service: 'ledg
   region: 'us-east-1',
 }).decoys;
 
-function touchesOf(decoys: typeof ours, start: number) {
+function touchesOf(decoys: typeof ours, start: number, recipientAccountId = TEST_ACCOUNT) {
   const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
   const bucket = decoys.find((d) => d.kind === 's3-bucket')!;
   const object = decoys.find((d) => d.kind === 's3-object')!;
@@ -34,6 +34,7 @@ function touchesOf(decoys: typeof ours, start: number) {
     new Date(Date.UTC(2024, 7, 1, 15, start + minutes)).toISOString().replace('.000', '');
   return [
     call({
+      recipientAccountId,
       template: 'ssmRole',
       eventName: 'GetParameter',
       region: 'eu-central-1',
@@ -42,6 +43,7 @@ function touchesOf(decoys: typeof ours, start: number) {
       eventTime: at(0),
     }),
     call({
+      recipientAccountId,
       template: 'ssmRole',
       eventName: 'GetParameter',
       region: 'eu-central-1',
@@ -50,6 +52,7 @@ function touchesOf(decoys: typeof ours, start: number) {
       eventTime: at(3),
     }),
     call({
+      recipientAccountId,
       template: 's3',
       eventName: 'GetObject',
       region: 'us-east-1',
@@ -58,6 +61,7 @@ function touchesOf(decoys: typeof ours, start: number) {
       eventTime: at(5),
     }),
     call({
+      recipientAccountId,
       template: 'sts',
       eventName: 'GetCallerIdentity',
       region: 'ap-south-1',
@@ -76,7 +80,7 @@ beforeAll(() => {
   dir = join(root, 'logs');
   mkdirSync(dir);
   const mine = touchesOf(ours, 0);
-  const other = touchesOf(theirs, 10);
+  const other = touchesOf(theirs, 10, '444455556666');
   writeFileSync(join(root, 'plan.json'), JSON.stringify({ decoys: ours }));
   // A CloudTrail log file (gzipped), JSON lines with a broken line, and EventBridge envelopes.
   writeFileSync(
@@ -182,5 +186,30 @@ describe('honeytrail replay', () => {
     expect(() => parseDecoyPlan({ decoys: [{ kind: 'lamp', name: 'x', arn: 'y' }] }, 'plan.json')).toThrow(
       /plan\.json is not a decoy plan .*decoys file\.decoys\.0\.kind/,
     );
+  });
+});
+
+describe('a decoy belongs to one account', () => {
+  it('the same names read in another account are not touches of ours', async () => {
+    const logs = join(root, 'elsewhere');
+    mkdirSync(logs);
+    // Our decoys' names, called in someone else's account (a shared log archive).
+    writeFileSync(
+      join(logs, 'other-account.json'),
+      JSON.stringify({ Records: touchesOf(ours, 30, '999988887777') }),
+    );
+    const { io, out } = capture();
+    await replay(
+      [logs],
+      { decoys: join(root, 'plan.json'), json: true, account: TEST_ACCOUNT, trustedRole: [] },
+      io,
+    );
+    const findings = out.join('').trim();
+    // Still ours wherever the record lands: the decoy key (key ids are unique) and the
+    // bucket (bucket names are global; a cross-account reader's copy of the event is
+    // recorded in the reader's account).
+    const kinds = findings ? findings.split('\n').map((line) => JSON.parse(line).decoy.kind as string) : [];
+    expect(kinds).not.toContain('ssm-parameter');
+    expect(kinds.filter((kind) => !['iam-access-key', 's3-object', 's3-bucket'].includes(kind))).toEqual([]);
   });
 });
