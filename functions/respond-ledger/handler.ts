@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { readRegistry } from '../../layers/decoys/registry';
 import { SnsNotifier } from '../../layers/response/aws-adapters';
 import { PowertoolsKpiSink } from '../../layers/response/kpi-metrics';
 import { monotonicClock, runLedger } from '../../layers/response/ledger';
@@ -18,11 +19,18 @@ const env = readEnvironment({
   RECORDS_BUCKET: { description: 'the object-locked bucket of evidence and audit records' },
   TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/ },
   RESPONSE_POLICY: { description: 'the response policy as JSON' },
+  STATE_TABLE: { description: 'the state table holding the registry of planted resources' },
 });
 const policy = decodePolicy(env.RESPONSE_POLICY);
 const logger = new Logger();
 const kpis = new PowertoolsKpiSink(new Metrics());
+/** The planted users, from the registry: one read per decision, so never stale. */
+async function plantedUsers(): Promise<readonly string[]> {
+  const view = await readRegistry({ tableName: env.STATE_TABLE });
+  return (view?.decoys ?? []).filter((d) => d.kind === 'iam-user').map((d) => d.name);
+}
 const deps = {
+  plantedUsers,
   store: new S3AuditStore(new S3Client({}), env.RECORDS_BUCKET),
   notifier: new SnsNotifier(new SNSClient({}), env.TOPIC_ARN),
   policy,

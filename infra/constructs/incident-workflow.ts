@@ -28,6 +28,7 @@ import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
 import type { Notifications } from './notifications';
 import { privateKmsBucketProps } from './private-bucket';
+import type { StateStore } from './state-store';
 
 /**
  * The response to findings (issue 5): a Standard Step Functions state machine
@@ -57,6 +58,8 @@ export interface IncidentWorkflowProps {
   readonly notifications: Notifications;
   /** The planter: invoked with {"action":"refresh"} when the planted key itself was used. */
   readonly plantFunction?: HouseFunction;
+  /** The registry of planted resources: the ledger reads which users are planted. */
+  readonly state: StateStore;
 }
 
 /** Logical-id prefixes the command line finds the deployed resources by (under the construct's id). */
@@ -151,6 +154,7 @@ export class IncidentWorkflow extends Construct {
       environment: {
         ...environment,
         TOPIC_ARN: props.notifications.topic.topicArn,
+        STATE_TABLE: props.state.table.tableName,
         // Lazy: every role of the stack exists only once the whole stack is built.
         RESPONSE_POLICY: Lazy.string({
           produce: () =>
@@ -164,6 +168,7 @@ export class IncidentWorkflow extends Construct {
         }),
       },
     });
+    props.state.allowReadWrite(this.ledger.role);
     this.evidence = new HouseFunction(this, 'Inventory', {
       handlerDir: 'respond-evidence',
       serviceName: SERVICE_NAME,

@@ -69,6 +69,7 @@ export class MainStack extends Stack {
       config,
       notifications: this.notifications,
       plantFunction: this.decoys.plantFunction,
+      state: this.state,
     });
     this.analytics = config.scoring.enabled
       ? new ActivityAnalytics(this, 'Analytics', {

@@ -31,6 +31,8 @@ export interface DrillKpis {
   attackersContained: number;
   /** IAM calls the state machine made: 0 in dry-run. */
   actionsExecuted: number;
+  /** Response executions that ended FAILED: must be 0 (a response that breaks is no response). */
+  responsesFailed: number;
   records: { history: number; played: number; attack: number; routed: number };
   /** Wall-clock time of the whole drill, synthesis included. */
   elapsedMs: number;
@@ -64,13 +66,14 @@ export function countByKind(kinds: readonly FindingKind[]): Record<FindingKind, 
 
 /** Why the drill failed, one line each; empty when it passed. */
 export function failures(
-  kpis: Pick<DrillKpis, 'missedTouches' | 'benignActedOn' | 'actionsExecuted'>,
+  kpis: Pick<DrillKpis, 'missedTouches' | 'benignActedOn' | 'actionsExecuted' | 'responsesFailed'>,
   dryRun: boolean,
 ): string[] {
   const reasons: string[] = [];
   if (kpis.missedTouches > 0) reasons.push(`${kpis.missedTouches} decoy touch(es) produced no finding`);
   if (kpis.benignActedOn > 0)
     reasons.push(`${kpis.benignActedOn} benign principal(s) would have been contained`);
+  if (kpis.responsesFailed > 0) reasons.push(`${kpis.responsesFailed} response execution(s) failed`);
   if (dryRun && kpis.actionsExecuted > 0)
     reasons.push(`${kpis.actionsExecuted} action(s) executed in dry-run`);
   return reasons;

@@ -184,7 +184,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const services = new RecordingServices();
   const audit = new MemoryAuditStore();
   const reader = new ScenarioPrincipalReader();
-  const ports = { audit, notifier: new MemoryNotifier(), reader, evidence: new MemoryEvidence(), services };
+  const ports = {
+    audit,
+    notifier: new MemoryNotifier(),
+    reader,
+    evidence: new MemoryEvidence(),
+    services,
+    plantedUsers: world.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
+  };
   const executions: { name: string; input: RespondInput; arn: string }[] = [];
   const executionNames = new Set<string>();
   const response = deployment.response;
@@ -433,6 +440,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     missedTouches: missed.length,
     benignActedOn: benignActedOn.length,
     actionsExecuted: services.changes().length,
+    responsesFailed: findingReports.filter((r) => r.response?.status === 'FAILED').length,
   };
   const reasons = failures(kpiCore, config.dryRun);
   const kpis: DrillKpis = {

@@ -49,6 +49,8 @@ export interface ResponsePorts {
   evidence: EvidenceWriter;
   /** Direct AWS calls and the functions that would change something: recorded, never made. */
   services: RecordingServices;
+  /** The planted IAM users, as the registry would list them. */
+  plantedUsers: readonly string[];
 }
 
 const evidenceInputSchema = z.object({ decision: decisionSchema, execution: executionRefSchema });
@@ -76,6 +78,7 @@ export function wireResponse(
           policy,
           now,
           evidenceLocation: `s3://${ledgerEnv.RECORDS_BUCKET}`,
+          plantedUsers: async () => ports.plantedUsers,
         })
       ).result,
   );

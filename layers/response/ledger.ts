@@ -75,6 +75,8 @@ export interface LedgerDeps {
   now: () => Date;
   /** For messages: where evidence objects are (s3://bucket). */
   evidenceLocation: string;
+  /** The planted IAM users (the registry): their use is answered by replacing them. */
+  plantedUsers?: () => Promise<readonly string[]>;
 }
 
 export interface LedgerResult {
@@ -222,7 +224,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
   switch (input.op) {
     case 'decide': {
       if (!state.finding) throw new LedgerError('op decide needs the finding in the state');
-      const made = decide(state.finding, deps.policy);
+      const made = decide(state.finding, deps.policy, (await deps.plantedUsers?.()) ?? []);
       await record('decision', {
         outcome: made.outcome,
         path: made.path,

@@ -154,10 +154,20 @@ export function matchRule(rules: readonly ResponseRule[], finding: Pick<Finding,
   return best as (ResponseRule & { index: number }) | null;
 }
 
-/** The planted IAM user's own key was used: the decoy ref names that user and the caller is it. */
-export function isPlantedKeyUse(finding: Finding, principal: Principal): boolean {
+/**
+ * The planted IAM user's own key was used: the decoy ref names that user and the
+ * caller is it, or (for findings without a decoy ref, e.g. an anomaly) the caller
+ * is one of the planted users the registry lists.
+ */
+export function isPlantedKeyUse(
+  finding: Finding,
+  principal: Principal,
+  plantedUsers: readonly string[] = [],
+): boolean {
+  if (principal.kind !== 'user') return false;
+  if (plantedUsers.some((user) => user === principal.userName || user === principal.arn)) return true;
   const decoy = finding.decoy;
-  if (!decoy || principal.kind !== 'user') return false;
+  if (!decoy) return false;
   if (decoy.kind !== 'iam-user' && decoy.kind !== 'iam-access-key') return false;
   const plantedUser = decoy.name.replace(/\/access-key$/, '');
   return principal.userName === plantedUser || (decoy.arn !== undefined && decoy.arn === principal.arn);
@@ -250,7 +260,15 @@ function isAwsManagedRole(principal: Principal): boolean {
   );
 }
 
-export function decide(finding: Finding, policy: ResponsePolicy): Decision {
+/**
+ * @param plantedUsers names (or ARNs) of the planted IAM users, from the registry at
+ *   run time: never from the policy, which travels in a readable environment variable.
+ */
+export function decide(
+  finding: Finding,
+  policy: ResponsePolicy,
+  plantedUsers: readonly string[] = [],
+): Decision {
   const principal = principalOf(finding.actor);
   const rule = matchRule(policy.rules, finding);
   const base = {
@@ -299,7 +317,7 @@ export function decide(finding: Finding, policy: ResponsePolicy): Decision {
 
   const graceMinutes = policy.oldKeyGraceMinutes;
   let path: ResponsePath;
-  if (isPlantedKeyUse(finding, principal)) path = 'refresh';
+  if (isPlantedKeyUse(finding, principal, plantedUsers)) path = 'refresh';
   else if (principal.kind === 'user' && principal.accessKeyId?.startsWith('AKIA')) path = 'user-key';
   else if (principal.accessKeyId?.startsWith('ASIA')) path = 'session';
   else if (principal.kind === 'role') path = 'session';

@@ -115,6 +115,33 @@ describe('honeytrail drill (offline)', () => {
     expect(readFileSync(report, 'utf8')).toMatch(/MISSED/);
   });
 
+  it('fails when the response itself breaks (an execution ends FAILED)', async () => {
+    // The state machine's ledger tasks call the evidence function instead, which rejects their input.
+    const breakWorkflow: DrillHooks['alterTemplates'] = (stacks: StackTemplate[]) => {
+      for (const stack of stacks) {
+        for (const resource of Object.values(stack.template.Resources ?? {})) {
+          if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
+          const text = JSON.stringify(resource.Properties?.DefinitionString);
+          const evidence = /WorkflowInventoryFunction[0-9A-F]{8}/.exec(text)?.[0];
+          expect(evidence).toBeDefined();
+          resource.Properties!.DefinitionString = JSON.parse(
+            text.replace(/WorkflowLedgerFunction[0-9A-F]{8}/g, evidence!),
+          );
+        }
+      }
+    };
+    const { code, out, err } = await drillWith(
+      { alterTemplates: breakWorkflow },
+      '--json',
+      '--report',
+      join(dir, 'x.html'),
+    );
+    expect(code).toBe(1);
+    const kpis = JSON.parse(out.trimEnd().split('\n').at(-1)!) as Kpis & { responsesFailed: number };
+    expect(kpis.responsesFailed).toBeGreaterThan(0);
+    expect(err).toMatch(/response execution\(s\) failed/);
+  });
+
   it('matches each record against the rules deployed in its region: a monitored region is seen, another is not', async () => {
     const base = defaultScenario();
     const scenario = parseScenario({

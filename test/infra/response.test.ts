@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HouseFunction } from '../../infra/constructs/house-function';
 import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
 import { Notifications } from '../../infra/constructs/notifications';
+import { StateStore } from '../../infra/constructs/state-store';
 import { parseConfig } from '../../layers/config/schema';
 import { matchesPattern } from '../../layers/event-pattern';
 import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
@@ -227,7 +228,8 @@ describe('cdk-nag', () => {
       serviceName: 'x',
       description: 'x',
     });
-    new IncidentWorkflow(stack, 'Workflow', { config, notifications, plantFunction: planter });
+    const state = new StateStore(stack, 'State');
+    new IncidentWorkflow(stack, 'Workflow', { config, notifications, plantFunction: planter, state });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
     expect(() => app.synth()).not.toThrow();
   });

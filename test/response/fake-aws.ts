@@ -37,6 +37,7 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 
 /**
@@ -93,8 +94,47 @@ export class FakeAws {
   caller = 'arn:aws:iam::111122223333:user/oncall-alice';
   private keySeq = 0;
   readonly mocks: AwsClientStub<
-    IAMClient | S3Client | SNSClient | SecretsManagerClient | SSMClient | STSClient | CloudTrailClient
+    | IAMClient
+    | S3Client
+    | SNSClient
+    | SecretsManagerClient
+    | SSMClient
+    | STSClient
+    | CloudTrailClient
+    | DynamoDBDocumentClient
   >[] = [];
+  /** The planted users the registry lists (the ledger reads them from the state table). */
+  plantedUsers: string[] = [];
+
+  private registryItem() {
+    if (this.plantedUsers.length === 0) return undefined;
+    const now = '2024-01-01T00:00:00Z';
+    return {
+      pk: 'inventory',
+      sk: 'current',
+      version: 1,
+      spec: {
+        service: 'payments',
+        environment: 'prod',
+        items: this.plantedUsers.map((name) => ({
+          kind: 'iam-user',
+          name,
+          arn: `arn:aws:iam::111122223333:user/${name}`,
+        })),
+      },
+      owned: this.plantedUsers.map((name) => ({
+        kind: 'iam-user',
+        name,
+        arn: `arn:aws:iam::111122223333:user/${name}`,
+        state: 'planted',
+        claimedAt: now,
+        plantedAt: now,
+      })),
+      keys: [],
+      plantedAt: now,
+      updatedAt: now,
+    };
+  }
 
   install(): void {
     const iam = mockClient(IAMClient);
@@ -104,7 +144,10 @@ export class FakeAws {
     const ssm = mockClient(SSMClient);
     const sts = mockClient(STSClient);
     const cloudtrail = mockClient(CloudTrailClient);
-    this.mocks.push(iam, s3, sns, secrets, ssm, sts, cloudtrail);
+    const dynamo = mockClient(DynamoDBDocumentClient);
+    this.mocks.push(iam, s3, sns, secrets, ssm, sts, cloudtrail, dynamo);
+    // The registry item, reduced to what the ledger reads: the planted users.
+    dynamo.on(GetCommand).callsFake(() => ({ Item: this.registryItem() }));
 
     const user = (name: string | undefined) => {
       const found = this.iam.users[name ?? ''];

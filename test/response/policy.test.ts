@@ -284,3 +284,18 @@ describe('principals', () => {
     expect(globMatch('a?c', 'abc')).toBe(true);
   });
 });
+
+describe('the planted user, known from the registry', () => {
+  it('an anomaly about the planted user replaces it instead of rotating a real key', () => {
+    const anomaly = finding(user('payments-backup-agent'), { kind: 'anomaly' });
+    expect(decide(anomaly, policy()).path).toBe('user-key');
+    const decision = decide(anomaly, policy(), ['payments-backup-agent']);
+    expect(decision.path).toBe('refresh');
+    expect(decision.outcome).toBe('act');
+  });
+
+  it('another user is not taken for the planted one', () => {
+    const anomaly = finding(user('alice'), { kind: 'anomaly' });
+    expect(decide(anomaly, policy(), ['payments-backup-agent']).path).toBe('user-key');
+  });
+});

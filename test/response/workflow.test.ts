@@ -329,6 +329,27 @@ describe('response paths', () => {
     expect(local.aws.published.at(-1)?.subject).toBe('Credentials replaced after use of a retired key');
   });
 
+  it('an anomaly about the planted user (no decoy ref): the registry says it is planted, so it is replaced', async () => {
+    const before = local.aws.snapshot();
+    // An anomaly names no decoy: only the registry can say the user is planted.
+    const { decoy: _decoy, ...finding } = userFinding({ kind: 'anomaly', severity: 'critical' });
+    finding.actor = {
+      ...finding.actor,
+      arn: 'arn:aws:iam::111122223333:user/ci-payments-deploy',
+      accessKeyId: 'AKIAPLANTED000000001',
+    };
+    local.aws.plantedUsers = ['ci-payments-deploy'];
+    try {
+      const refreshes = local.refreshCalls;
+      const { result } = await respond(local, finding);
+      expect(result.status).toBe('SUCCEEDED');
+      expect(local.refreshCalls).toBe(refreshes + 1);
+      expect(local.aws.snapshot()).toEqual(before);
+    } finally {
+      local.aws.plantedUsers = [];
+    }
+  });
+
   it('the same finding twice starts one response', async () => {
     const finding = userFinding();
     const first = await local.deliver(eventOf(finding));
