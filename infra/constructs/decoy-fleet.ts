@@ -84,6 +84,7 @@ export class DecoyFleet extends Construct {
             's3:CreateBucket',
             's3:DeleteBucket',
             's3:PutBucketVersioning',
+            's3:PutLifecycleConfiguration',
             's3:PutEncryptionConfiguration',
             's3:PutBucketPublicAccessBlock',
             's3:PutBucketOwnershipControls',

@@ -25,6 +25,7 @@ import {
   HeadBucketCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
@@ -40,6 +41,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { AwsCallError, awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
+import { NONCURRENT_VERSIONS_RULE } from './content';
 import type {
   AccessKey,
   BucketState,
@@ -219,6 +221,17 @@ export class AwsS3 implements S3Port {
     await awsCall('s3:PutBucketVersioning', bucket, () =>
       this.client.send(
         new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+      ),
+    );
+  }
+
+  async putLifecycle(bucket: string): Promise<void> {
+    await awsCall('s3:PutLifecycleConfiguration', bucket, () =>
+      this.client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: bucket,
+          LifecycleConfiguration: { Rules: [NONCURRENT_VERSIONS_RULE] },
+        }),
       ),
     );
   }

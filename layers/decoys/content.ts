@@ -276,6 +276,19 @@ export function userPolicyDocument(): string {
 }
 
 /** The TLS-only policy most production buckets carry. */
+/**
+ * The bucket's only lifecycle rule: replaced versions of the files go after a
+ * day, as in most backup buckets, so ListObjectVersions does not show a daily
+ * rewrite of every file (a tell), and incomplete uploads are cleaned up.
+ */
+export const NONCURRENT_VERSIONS_RULE = {
+  ID: 'noncurrent-versions',
+  Status: 'Enabled' as const,
+  Filter: { Prefix: '' },
+  NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+};
+
 export function bucketPolicyDocument(bucket: string, partition: string): string {
   const arn = `arn:${partition}:s3:::${bucket}`;
   return JSON.stringify({

@@ -1,3 +1,4 @@
+import { NONCURRENT_VERSIONS_RULE } from './content';
 import type {
   AccessKey,
   BucketState,
@@ -10,6 +11,7 @@ import type {
   SsmPort,
   Tag,
 } from './ports';
+
 import { RegistryConflictError } from './ports';
 import { DIGITS, randomString, seededRandom, UPPER } from './random';
 import type { RegistryRecord } from './registry';
@@ -48,6 +50,7 @@ export interface StoredBucket {
   ownership?: string;
   encryption?: string;
   versioning: boolean;
+  lifecycle?: boolean;
   tags: Tag[];
   policy?: string;
   objects: Map<string, StoredVersion[]>;
@@ -175,6 +178,10 @@ export class MemoryAccount {
     putVersioning: (bucket) =>
       this.call('s3:PutBucketVersioning', [bucket, 'Enabled'], () => {
         this.bucket(bucket).versioning = true;
+      }),
+    putLifecycle: (bucket) =>
+      this.call('s3:PutLifecycleConfiguration', [bucket, NONCURRENT_VERSIONS_RULE], () => {
+        this.bucket(bucket).lifecycle = true;
       }),
     putTagging: (bucket, tags) =>
       this.call('s3:PutBucketTagging', [bucket, tags], () => {

@@ -478,6 +478,7 @@ export class Planter {
     await s3.putOwnershipControls(bucket);
     await s3.putEncryption(bucket);
     await s3.putVersioning(bucket);
+    await s3.putLifecycle(bucket);
     await s3.putTagging(bucket, bucketTags(spec));
     await s3.putPolicy(bucket, bucketPolicyDocument(bucket, target.partition));
   }

@@ -49,6 +49,8 @@ export interface S3Port {
   putOwnershipControls(bucket: string): Promise<void>;
   putEncryption(bucket: string): Promise<void>;
   putVersioning(bucket: string): Promise<void>;
+  /** Non-current versions expire, so the version history does not show every rewrite. */
+  putLifecycle(bucket: string): Promise<void>;
   putTagging(bucket: string, tags: Tag[]): Promise<void>;
   putPolicy(bucket: string, policy: string): Promise<void>;
   putObject(input: { bucket: string; key: string; body: string; contentType: string }): Promise<void>;

@@ -20,6 +20,7 @@ import {
   HeadBucketCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
@@ -179,6 +180,7 @@ describe('S3 port', () => {
     await s3.putOwnershipControls(bucket);
     await s3.putEncryption(bucket);
     await s3.putVersioning(bucket);
+    await s3.putLifecycle(bucket);
     await s3.putTagging(bucket, [{ key: 'service', value: 'ledger' }]);
     await s3.putPolicy(bucket, '{"Version":"2012-10-17"}');
     expect(
@@ -202,6 +204,10 @@ describe('S3 port', () => {
         Status: 'Enabled',
       },
     );
+    const lifecycle = s3Mock.commandCalls(PutBucketLifecycleConfigurationCommand)[0]!.args[0].input;
+    expect(lifecycle.LifecycleConfiguration?.Rules).toEqual([
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+    ]);
     expect(s3Mock.commandCalls(PutBucketTaggingCommand)[0]!.args[0].input.Tagging).toEqual({
       TagSet: [{ Key: 'service', Value: 'ledger' }],
     });

@@ -64,6 +64,7 @@ describe('plant', () => {
       's3:PutBucketOwnershipControls',
       's3:PutBucketEncryption',
       's3:PutBucketVersioning',
+      's3:PutLifecycleConfiguration',
       's3:PutBucketTagging',
       's3:PutBucketPolicy',
       'registry:PutItem', // planted
