@@ -188,6 +188,9 @@ export class SnsNotifier implements Notifier {
         TopicArn: this.topicArn,
         Subject: message.subject,
         Message: message.body.slice(0, 250_000),
+        ...(message.owner
+          ? { MessageAttributes: { owner: { DataType: 'String', StringValue: message.owner } } }
+          : {}),
       }),
     );
   }

@@ -5,6 +5,12 @@ import type { Decision } from './policy';
 export interface Message {
   subject: string;
   body: string;
+  /**
+   * Whom the message is for besides the security team: the rotated user's owner
+   * (its owner/email tag). Sent as the SNS message attribute `owner`, so the owner
+   * can be subscribed with a filter policy `{"owner": ["them@example.com"]}`.
+   */
+  owner?: string;
 }
 
 /** SNS subjects: at most 100 printable ASCII characters, no line breaks. */
@@ -127,6 +133,7 @@ export function containedMessage(args: {
       `${args.problems.length ? 'Contained with problems' : 'Contained'}: ${decision.target?.name ?? decision.principal}`,
     ),
     body: lines.join('\n'),
+    ...(rotation && plan?.owner ? { owner: plan.owner } : {}),
   };
 }
 

@@ -88,7 +88,7 @@ export class FakeAws {
   secrets: Record<string, string> = {};
   parameters: Record<string, string> = {};
   objects = new Map<string, string>();
-  published: { subject?: string; message: string }[] = [];
+  published: { subject?: string; message: string; owner?: string }[] = [];
   calls: string[] = [];
   failures: Record<string, Failure> = {};
   caller = 'arn:aws:iam::111122223333:user/oncall-alice';
@@ -452,10 +452,21 @@ export class FakeAws {
       );
 
     sns.on(PublishCommand).callsFake(
-      on('Publish', (i: { Subject?: string; Message?: string }) => {
-        this.published.push({ subject: i.Subject, message: i.Message ?? '' });
-        return { MessageId: String(this.published.length) };
-      }),
+      on(
+        'Publish',
+        (i: {
+          Subject?: string;
+          Message?: string;
+          MessageAttributes?: Record<string, { StringValue?: string }>;
+        }) => {
+          this.published.push({
+            subject: i.Subject,
+            message: i.Message ?? '',
+            ...(i.MessageAttributes?.owner ? { owner: i.MessageAttributes.owner.StringValue } : {}),
+          });
+          return { MessageId: String(this.published.length) };
+        },
+      ),
     );
     sts
       .on(GetCallerIdentityCommand)

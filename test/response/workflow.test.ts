@@ -212,6 +212,8 @@ describe('response paths', () => {
 
     const contained = local.aws.published.find((p) => p.subject?.startsWith('Contained'));
     expect(contained?.message).toContain('payments-team@example.com');
+    // The owner (from the user's tag) can subscribe with an SNS filter policy on `owner`.
+    expect(contained?.owner).toBe('payments-team@example.com');
     expect(contained?.message).toContain(`npx honeytrail revert ${executionArn}`);
   });
 
