@@ -99,13 +99,4 @@ export class HouseFunction extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: ['*'] }));
     this.anyResourceReasons.push(reason);
   }
-
-  /** The ARN pattern of this function's role, for resource policies that must name it. */
-  get roleArn(): string {
-    return this.role.roleArn;
-  }
-
-  get region(): string {
-    return Stack.of(this).region;
-  }
 }

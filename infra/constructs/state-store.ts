@@ -38,7 +38,6 @@ export class StateStore extends Construct {
       enableKeyRotation: true,
       description: 'Platform state encryption',
       removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: undefined,
     });
     const readers = Lazy.list({ produce: () => this.readers }, { omitEmpty: false });
     this.table = new dynamodb.TableV2(this, 'Table', {

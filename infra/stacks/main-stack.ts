@@ -16,7 +16,6 @@ export interface MainStackProps extends StackProps {
 }
 
 /** Deployed resource names derived from the stack name live in layers/config/names.ts. */
-export { centralBusName };
 
 /**
  * The home-region stack. It only composes: each concern is a construct with typed

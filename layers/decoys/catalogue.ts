@@ -107,8 +107,9 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
 }
 
-function isToken(value: string): boolean {
-  return value.includes('${Token[') || value.includes('#{') || !/^\d{12}$/.test(value);
+/** A synth-time account is either 12 digits or an unresolved CloudFormation token. */
+function isConcreteAccount(value: string): boolean {
+  return /^\d{12}$/.test(value);
 }
 
 /**
@@ -117,7 +118,7 @@ function isToken(value: string): boolean {
  * tool recognise them); with an unresolved account only the configured seed counts.
  */
 export function namingSeed(config: HoneytrailConfig, account: string): string {
-  return isToken(account) ? config.naming.seed : `${config.naming.seed}:${account}`;
+  return !isConcreteAccount(account) ? config.naming.seed : `${config.naming.seed}:${account}`;
 }
 
 function fill(template: string, values: Record<string, string>): string {

@@ -83,7 +83,6 @@ export const findingSchema = z.object({
 });
 
 export type Finding = z.infer<typeof findingSchema>;
-export type FindingInput = z.input<typeof findingSchema>;
 
 /** EventBridge detail-types of findings on the central bus. */
 export const FINDING_DETAIL_TYPES = {

@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { detectionContext, ROUTE_STATE } from '../../infra/constructs/event-routing';
-import { centralBusName } from '../../infra/stacks/main-stack';
+import { centralBusName } from '../../layers/config/names';
 import { allRegions, type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
 import { planDecoys } from '../../layers/decoys/catalogue';
 import { buildDetectionRules } from '../../layers/detection/rules';

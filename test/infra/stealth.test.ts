@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTells, tellsIn } from '../../layers/stealth/tells';
+import { findTells, MARKER_WORDS, tellsIn } from '../../layers/stealth/tells';
 import { synthApp } from '../helpers/app';
 
 describe('no tells in what is deployed', () => {
@@ -11,6 +11,16 @@ describe('no tells in what is deployed', () => {
     expect(tellsIn('CheckBootstrapVersion')).toHaveLength(0);
     expect(tellsIn('OnFailure')).toHaveLength(0);
   });
+
+  it.each(MARKER_WORDS)(
+    'catches the marker word "%s" alone, capitalised, plural and inside a name',
+    (word) => {
+      const capitalised = `${word[0]!.toUpperCase()}${word.slice(1)}`;
+      for (const value of [word, `${capitalised}Fleet`, `prod-${word}s`, `/prod/${word}/x`]) {
+        expect(tellsIn(value), value).not.toHaveLength(0);
+      }
+    },
+  );
 
   it.each([
     ['the default config', {}],
