@@ -22,21 +22,22 @@ export function findingEntry(finding: Finding, busName: string) {
 /** A human-readable message for mail (SNS email shows the subject and the body). */
 export function findingMessage(finding: Finding): { subject: string; body: string } {
   const subject = `[${finding.severity.toUpperCase()}] ${finding.title}`.slice(0, 99);
-  const lines = [
+  // Absent fields are undefined and left out; '' lines are the blank separators.
+  const lines: (string | undefined)[] = [
     finding.title,
     '',
     `Kind:        ${finding.kind}`,
     `Severity:    ${finding.severity}`,
     `Actor:       ${finding.actor.arn} (${finding.actor.type})`,
-    finding.actor.accessKeyId ? `Access key:  ${finding.actor.accessKeyId}` : '',
-    finding.sourceIp ? `Source IP:   ${finding.sourceIp}` : '',
-    finding.userAgent ? `User agent:  ${finding.userAgent}` : '',
+    finding.actor.accessKeyId ? `Access key:  ${finding.actor.accessKeyId}` : undefined,
+    finding.sourceIp ? `Source IP:   ${finding.sourceIp}` : undefined,
+    finding.userAgent ? `User agent:  ${finding.userAgent}` : undefined,
     `Region:      ${finding.region}`,
     `Calls:       ${finding.eventNames.join(', ')}`,
-    finding.decoy ? `Resource:    ${finding.decoy.name}` : '',
+    finding.decoy ? `Resource:    ${finding.decoy.name}` : undefined,
     finding.score
       ? `Score:       ${finding.score.score.toFixed(3)} (threshold ${finding.score.threshold})`
-      : '',
+      : undefined,
     `First seen:  ${finding.firstSeen}`,
     `Last seen:   ${finding.lastSeen}`,
     `Count:       ${finding.count}`,
@@ -44,7 +45,7 @@ export function findingMessage(finding: Finding): { subject: string; body: strin
     '',
     JSON.stringify(finding, null, 2),
   ];
-  return { subject, body: lines.filter((line) => line !== '').join('\n') };
+  return { subject, body: lines.filter((line) => line !== undefined).join('\n') };
 }
 
 /** Collects findings in memory: tests, replay and the drill. */
