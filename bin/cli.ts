@@ -28,8 +28,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
+}
+
+/** Runs `program` on `argv`: 0 on success, else an error on stderr and the exit code. */
+export async function runProgram(program: Command, argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;

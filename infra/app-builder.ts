@@ -26,11 +26,18 @@ export function configFromContext(app: App): HoneytrailConfig {
   return parseConfig(typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {}), 'context.honeytrail');
 }
 
-/** Builds the whole app; tests call this with their own context. */
-export function buildApp(props: AppProps = {}, options: { nag?: boolean } = {}): HoneytrailApp {
+/**
+ * Builds the whole app; tests and the drill call this with their own context.
+ * `account` pins the stacks' account (the plan and the template must agree on it);
+ * by default it is the CLI's, from the credentials (CDK_DEFAULT_ACCOUNT).
+ */
+export function buildApp(
+  props: AppProps = {},
+  options: { nag?: boolean; account?: string } = {},
+): HoneytrailApp {
   const app = new App(props);
   const config = configFromContext(app);
-  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  const account = options.account ?? process.env.CDK_DEFAULT_ACCOUNT;
   const main = new MainStack(app, 'Main', {
     stackName: config.stackName,
     description: 'Shared platform services: credential rotation, audit pipeline and operational monitoring',

@@ -17,10 +17,13 @@ import { replay } from '../../bin/commands/replay';
 import { touchHandler } from '../../functions/touch/touch-handler';
 import { readCloudTrail } from '../../layers/cloudtrail/reader';
 import { type CloudTrailRecord, toEnvelope } from '../../layers/cloudtrail/record';
+import { auditTrailName, centralBusName, routeNamePrefix } from '../../layers/config/names';
 import { parseConfig } from '../../layers/config/schema';
 import { planDecoys } from '../../layers/decoys/catalogue';
 import { compileAllowlist } from '../../layers/detection/allowlist';
+import { ReplayEngine } from '../../layers/detection/replay';
 import { MemoryTouchStore } from '../../layers/detection/store';
+import { percentile } from '../../layers/drill/kpi';
 import { MemorySink } from '../../layers/findings/publish';
 import type { BenchOptions, BenchRow } from './types';
 
@@ -33,6 +36,13 @@ const GOAL_P99_MS = 5;
 const config = parseConfig({});
 const decoys = planDecoys(config, { account: ACCOUNT, region: config.homeRegion }).decoys;
 const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
+/** The deployment's names, as the stack makes them. */
+const names = {
+  trailName: auditTrailName(config),
+  trailArn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/${auditTrailName(config)}`,
+  ruleNamePrefix: routeNamePrefix(config),
+  busName: centralBusName(config),
+};
 const user = decoys.find((d) => d.kind === 'iam-user')!;
 
 export async function run({ json, quick }: BenchOptions): Promise<BenchRow[]> {
@@ -104,10 +114,6 @@ function touchRecord(i: number, actorIndex: number): CloudTrailRecord {
   };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function benchHandler(perPath: number, templates: readonly CloudTrailRecord[]): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const paths: [string, (i: number) => CloudTrailRecord][] = [
@@ -121,13 +127,7 @@ async function benchHandler(perPath: number, templates: readonly CloudTrailRecor
   const measure = async (path: string, make: (i: number) => CloudTrailRecord): Promise<BenchRow> => {
     const handler = touchHandler({
       settings: {
-        context: {
-          trailName: `${config.stackName}-audit`,
-          trailArn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/${config.stackName}-audit`,
-          ruleNamePrefix: `${config.stackName}-route-`,
-          busName: `${config.stackName}-events`,
-          trustedRoleArns: [`arn:aws:iam::${ACCOUNT}:role/rotation`],
-        },
+        context: { ...names, trustedRoleArns: [`arn:aws:iam::${ACCOUNT}:role/rotation`] },
         windowMinutes: 60,
         allowlist: compileAllowlist({ principalArns: [], cidrs: ['203.0.113.0/24'] }),
       },
@@ -149,14 +149,13 @@ async function benchHandler(perPath: number, templates: readonly CloudTrailRecor
       await handler(events[i]);
       times.push(Number(process.hrtime.bigint() - start) / 1000);
     }
-    times.sort((a, b) => a - b);
     return {
       suite: 'touch',
       measure: 'handler',
       path,
       events: times.length,
-      p50_us: Math.round(percentile(times, 50) * 10) / 10,
-      p99_us: Math.round(percentile(times, 99) * 10) / 10,
+      p50_us: Math.round(percentile(times, 0.5) * 10) / 10,
+      p99_us: Math.round(percentile(times, 0.99) * 10) / 10,
       goal_p99_ms: GOAL_P99_MS,
     };
   };
@@ -207,16 +206,9 @@ function keyUse(i: number): CloudTrailRecord {
 
 /** The rules and the touch logic alone, on records already in memory (what replay adds to reading). */
 async function benchEngine(count: number, templates: readonly CloudTrailRecord[]): Promise<BenchRow> {
-  const { ReplayEngine } = await import('../../layers/detection/replay');
   const engine = new ReplayEngine({
     decoys,
-    context: {
-      style: config.detection.ruleStyle,
-      ruleNamePrefix: `${config.stackName}-route-`,
-      busName: `${config.stackName}-events`,
-      trailName: `${config.stackName}-audit`,
-      trailArn: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/${config.stackName}-audit`,
-    },
+    context: { style: config.detection.ruleStyle, ...names },
     windowMinutes: 60,
     allowlist: config.detection.allowlist,
   });

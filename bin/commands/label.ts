@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FINDING_EVENT_SOURCE, type Finding, findingSchema } from '../../layers/findings/finding';
+import { readJsonFile } from '../../layers/runtime/json-file';
 import {
   emptyLabels,
   FINDING_LABELLED_DETAIL_TYPE,
@@ -75,12 +76,7 @@ export function registerLabel(program: Command): void {
 }
 
 function findFinding(path: string, id: string): Finding | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read findings ${path}: ${(error as Error).message}`);
-  }
+  const json = readJsonFile(path, 'findings');
   const candidates: unknown[] = Array.isArray(json)
     ? json
     : json && typeof json === 'object' && Array.isArray((json as { findings?: unknown }).findings)

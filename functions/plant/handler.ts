@@ -23,6 +23,7 @@ import { Planter } from '../../layers/decoys/planter';
 import { cryptoRandom } from '../../layers/decoys/random';
 import { DynamoRegistry, documentClient } from '../../layers/decoys/registry';
 import { readEnvironment } from '../../layers/runtime/env';
+import { issueLines } from '../../layers/runtime/issues';
 
 /**
  * The planter: a CloudFormation custom resource (create, update, delete) and the
@@ -76,14 +77,11 @@ function wire() {
     });
 
   const refresh = async (_event: RefreshEvent, _context: Context) => {
-    const result = await newPlanter().refresh();
+    const { rotated, parameters, objects } = await newPlanter().refresh();
     // Counts only (the logs are readable with ReadOnlyAccess): no names, no key ids.
-    logger.info('rotation done', {
-      rotated: result.rotated,
-      parameters: result.parameters,
-      objects: result.objects,
-    });
-    return { rotated: result.rotated, parameters: result.parameters, objects: result.objects };
+    const counts = { rotated, parameters, objects };
+    logger.info('rotation done', counts);
+    return counts;
   };
 
   const answer = async (event: CustomResourceEvent, context: Context) => {
@@ -159,7 +157,7 @@ export const handler = async (event: unknown, context: Context): Promise<unknown
   const keys = event && typeof event === 'object' ? Object.keys(event).join(', ') : typeof event;
   throw new Error(
     `unexpected event (keys: ${keys}): expected {"action":"refresh"} or a CloudFormation custom resource ` +
-      `request (${custom.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+      `request (${issueLines(custom.error).join('; ')})`,
   );
 };
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
-import type { DecoyNames, DecoyPlan } from '../../layers/decoys/catalogue';
+import type { DecoyKind, DecoyNames, DecoyPlan } from '../../layers/decoys/catalogue';
 import { encodeSpec } from '../../layers/decoys/spec';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
@@ -64,7 +64,7 @@ export class DecoyFleet extends Construct {
     // Writing SecureString values only encrypts; the planter never reads them back.
     this.key.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey');
 
-    const arns = (kind: string) => plan.decoys.filter((d) => d.kind === kind).map((d) => d.arn);
+    const arns = (kind: DecoyKind) => plan.decoys.filter((d) => d.kind === kind).map((d) => d.arn);
     const parameterArns = arns('ssm-parameter');
     if (parameterArns.length > 0) {
       role.addToPolicy(

@@ -17,12 +17,8 @@ import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
 import { AUDIT_PREFIX, EVIDENCE_PREFIX } from '../../layers/response/audit';
 import { FALSE_POSITIVE_REASONS, KIND_LABELS, KPI } from '../../layers/response/kpi';
 import type { LedgerOp } from '../../layers/response/ledger';
-import {
-  encodePolicy,
-  QUARANTINE_POLICY_NAME,
-  REVOKE_POLICY_NAME,
-  responsePolicy,
-} from '../../layers/response/policy';
+import { quarantinePolicyArn } from '../../layers/response/plan';
+import { encodePolicy, REVOKE_POLICY_NAME, responsePolicy } from '../../layers/response/policy';
 import { FINDING_LABELLED_DETAIL_TYPE } from '../../layers/scoring/labels';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
@@ -777,26 +773,21 @@ class WorkflowDefinition extends Construct {
     denied.addCatch(finished, { resultPath: '$.recordError' }).next(finished);
     const granted = this.ledgerTask('ApprovalGranted', 'approval-granted');
     granted.addCatch(rollback, { resultPath: '$.error' }).next(act);
-    const requestApproval = new tasks.LambdaInvoke(s, 'RequestApproval', {
-      lambdaFunction: props.ledger.function,
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({
-        op: 'request-approval',
-        record: 'RequestApproval',
-        token: sfn.JsonPath.taskToken,
-        state: sfn.JsonPath.entirePayload,
-        execution: executionRef(),
+    const requestApproval = this.lambdaRetry(
+      new tasks.LambdaInvoke(s, 'RequestApproval', {
+        lambdaFunction: props.ledger.function,
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({
+          op: 'request-approval',
+          record: 'RequestApproval',
+          token: sfn.JsonPath.taskToken,
+          state: sfn.JsonPath.entirePayload,
+          execution: executionRef(),
+        }),
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(response.approvalTimeoutMinutes)),
+        resultPath: '$.approval',
       }),
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(response.approvalTimeoutMinutes)),
-      resultPath: '$.approval',
-    });
-    requestApproval.addRetry({
-      errors: LAMBDA_TRANSIENT,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 5,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    );
     requestApproval.addCatch(timedOut, { errors: ['States.Timeout'], resultPath: '$.error' });
     requestApproval.addCatch(denied, { errors: ['ApprovalDenied'], resultPath: '$.error' });
     requestApproval.addCatch(this.failedRecord('FailedApproval', 'approval', finished), {
@@ -1243,11 +1234,7 @@ class WorkflowDefinition extends Construct {
         effect: iam.Effect.DENY,
         actions: attach,
         resources: ['*'],
-        conditions: {
-          ArnNotEquals: {
-            'iam:PolicyARN': `arn:${stack.partition}:iam::aws:policy/${QUARANTINE_POLICY_NAME}`,
-          },
-        },
+        conditions: { ArnNotEquals: { 'iam:PolicyARN': quarantinePolicyArn(stack.partition) } },
       }),
     );
   }

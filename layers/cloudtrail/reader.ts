@@ -3,6 +3,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, gunzipSync } from 'node:zlib';
+import { issueLines } from '../runtime/issues';
 import { type CloudTrailRecord, cloudTrailRecordSchema } from './record';
 
 /**
@@ -226,10 +227,7 @@ function toRecord(value: unknown, location: string, source: string, push: Record
     push(result.data);
     return;
   }
-  const reasons = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.') || 'record';
-    return `${path}: ${issue.message}`;
-  });
+  const reasons = issueLines(result.error, { root: 'record' });
   report({ source, location, message: `not a CloudTrail record: ${reasons.join('; ')}` });
 }
 
@@ -340,12 +338,22 @@ async function walk(directory: string, files: FileEntry[]): Promise<void> {
   }
 }
 
+function hasGzipMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** A log file's bytes as text: gunzipped when they are gzip (CloudTrail writes .json.gz), else as they are. */
+export function textOfBytes(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return (hasGzipMagic(buffer) ? gunzipSync(buffer) : buffer).toString('utf8');
+}
+
 async function isGzip(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
   try {
     const magic = Buffer.alloc(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
-    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    return hasGzipMagic(magic.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
@@ -426,10 +434,9 @@ function* wholeFileBatches(
   }
   const { bytes } = loaded;
   onBytes(bytes.length);
-  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   let text: string;
   try {
-    text = (gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+    text = textOfBytes(bytes);
   } catch (error) {
     report({ source: path, location: 'gzip', message: `cannot read: ${(error as Error).message}` });
     return;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLines } from '../runtime/issues';
 
 /**
  * The one configuration of a deployment. It lives in cdk.json under
@@ -276,18 +277,7 @@ export class ConfigError extends Error {
 export function parseConfig(raw: unknown, source = 'honeytrail'): HoneytrailConfig {
   const result = configSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const key = [source, ...issue.path.map(String)].join('.');
-    const got = issue.path.reduce<unknown>(
-      (value, segment) =>
-        value && typeof value === 'object'
-          ? (value as Record<string | number, unknown>)[segment as string]
-          : undefined,
-      raw,
-    );
-    const gotText = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
-    return `${key}: ${issue.message}${gotText}`;
-  });
+  const lines = issueLines(result.error, { prefix: [source], input: raw, showObjects: true });
   throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { BaitObjectKind, HoneytrailConfig, SecretFormat } from '../config/schema';
+import type { RandomSource } from './ports';
+import { seededRandom } from './random';
 
 /**
  * The decoy catalogue: from the config (and the account and region, which may be
@@ -91,20 +92,9 @@ const OBJECT_KEYS: Record<BaitObjectKind, string> = {
   'terraform-state': 'terraform/{env}/{service}/terraform.tfstate',
 };
 
-/** A small deterministic PRNG (mulberry32) seeded from a string: names must be stable across synths. */
-function seededRandom(seed: string): () => number {
-  let state = createHash('sha256').update(seed).digest().readUInt32LE(0);
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)] as T;
+/** Seeded (random.ts), so names are stable across synths. */
+function pick<T>(random: RandomSource, items: readonly T[]): T {
+  return items[random.int(items.length)] as T;
 }
 
 /** A synth-time account is either 12 digits or an unresolved CloudFormation token. */
@@ -117,7 +107,7 @@ function isConcreteAccount(value: string): boolean {
  * accounts with the default config do not share decoy names (which would let a
  * tool recognise them); with an unresolved account only the configured seed counts.
  */
-export function namingSeed(config: HoneytrailConfig, account: string): string {
+function namingSeed(config: HoneytrailConfig, account: string): string {
   return !isConcreteAccount(account) ? config.naming.seed : `${config.naming.seed}:${account}`;
 }
 
@@ -160,7 +150,7 @@ export function decoyNames(config: HoneytrailConfig, account: string, region: st
 }
 
 function generateParameters(
-  random: () => number,
+  random: RandomSource,
   count: number,
   environment: string,
   service: string,

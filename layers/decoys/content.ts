@@ -65,10 +65,10 @@ export const FORMAT_PATTERNS: Record<SecretFormat, RegExp> = {
 
 const PASSWORD_SYMBOLS = '!#%*+=_-';
 
-function password(random: RandomSource): string {
+function password(random: RandomSource, alphabet = ALNUM + PASSWORD_SYMBOLS): string {
   return withoutTells(() => {
     for (;;) {
-      const value = randomString(random, 24, ALNUM + PASSWORD_SYMBOLS);
+      const value = randomString(random, 24, alphabet);
       if (FORMAT_PATTERNS.password.test(value)) return value;
     }
   }, 'password');
@@ -76,12 +76,7 @@ function password(random: RandomSource): string {
 
 /** Passwords inside URLs: alphanumeric, so the URL needs no escaping. */
 function urlPassword(random: RandomSource): string {
-  return withoutTells(() => {
-    for (;;) {
-      const value = randomString(random, 24, ALNUM);
-      if (FORMAT_PATTERNS.password.test(value)) return value;
-    }
-  }, 'password');
+  return password(random, ALNUM);
 }
 
 type Vendor = 'stripe' | 'sendgrid' | 'datadog' | 'github' | 'slack';
@@ -275,7 +270,6 @@ export function userPolicyDocument(): string {
   });
 }
 
-/** The TLS-only policy most production buckets carry. */
 /**
  * The bucket's only lifecycle rule: replaced versions of the files go after a
  * day, as in most backup buckets, so ListObjectVersions does not show a daily
@@ -289,6 +283,7 @@ export const NONCURRENT_VERSIONS_RULE = {
   AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
 };
 
+/** The TLS-only policy most production buckets carry. */
 export function bucketPolicyDocument(bucket: string, partition: string): string {
   const arn = `arn:${partition}:s3:::${bucket}`;
   return JSON.stringify({

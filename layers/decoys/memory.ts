@@ -13,14 +13,14 @@ import type {
 } from './ports';
 
 import { RegistryConflictError } from './ports';
-import { DIGITS, randomString, seededRandom, UPPER } from './random';
+import { ALNUM, DIGITS, randomString, seededRandom, UPPER } from './random';
 import type { RegistryRecord } from './registry';
 
 /**
  * An in-memory account behind the planter's ports: AWS's rules that matter to the
  * planter (two access keys per user, DeleteUser conflicts, conditional registry
- * writes) and a log of every call, any one of which can be made to fail. Tests and
- * the offline drill use it; nothing here talks to AWS.
+ * writes) and a log of every call, any one of which can be made to fail. The tests
+ * use it; nothing here talks to AWS.
  */
 
 export interface Call {
@@ -41,7 +41,6 @@ export interface StoredVersion {
   versionId: string;
   body?: string;
   contentType?: string;
-  deleteMarker?: boolean;
 }
 
 export interface StoredBucket {
@@ -93,26 +92,17 @@ export class MemoryAccount {
     this.failure = (_call, i) => (i === start + index ? error : undefined);
   }
 
-  /** Fails every call to this action. */
-  failAction(action: string, error: Error): void {
-    this.failure = (call) => (call.action === action ? error : undefined);
-  }
-
   heal(): void {
     this.failure = undefined;
   }
 
-  private run<T>(action: string, args: unknown[], effect: () => T): T {
+  private async call<T>(action: string, args: unknown[], effect: () => T): Promise<T> {
     const call = { action, args: structuredClone(args) };
     const index = this.calls.length;
     this.calls.push(call);
     const error = this.failure?.(call, index);
     if (error) throw error;
     return effect();
-  }
-
-  private async call<T>(action: string, args: unknown[], effect: () => T): Promise<T> {
-    return this.run(action, args, effect);
   }
 
   readonly ssm: SsmPort = {
@@ -267,7 +257,7 @@ export class MemoryAccount {
           throw new AwsLikeError('LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2');
         const key = {
           accessKeyId: `AKIA${randomString(this.random, 16, UPPER + DIGITS)}`,
-          secretAccessKey: randomString(this.random, 40, `${UPPER}abcdefghijklmnopqrstuvwxyz${DIGITS}+/`),
+          secretAccessKey: randomString(this.random, 40, `${ALNUM}+/`),
         };
         user.keys.set(key.accessKeyId, { secretAccessKey: key.secretAccessKey, status: 'Active' });
         return key;
@@ -334,11 +324,9 @@ export class MemoryAccount {
       }),
   };
 
-  /** Current body of an object (latest version that is not a delete marker). */
+  /** Current body of an object (its latest version). */
   objectBody(bucket: string, key: string): string | undefined {
-    const versions = this.buckets.get(bucket)?.objects.get(key);
-    const latest = versions?.[versions.length - 1];
-    return latest && !latest.deleteMarker ? latest.body : undefined;
+    return this.buckets.get(bucket)?.objects.get(key)?.at(-1)?.body;
   }
 
   /** Actions called, in order, for assertions. */

@@ -1,4 +1,5 @@
 import { hasCode } from './aws-errors';
+import type { Decoy } from './catalogue';
 import {
   bucketPolicyDocument,
   bucketTags,
@@ -19,6 +20,7 @@ import type {
   RandomSource,
   RegistryPort,
   S3Port,
+  SecureStringInput,
   SsmPort,
 } from './ports';
 import {
@@ -29,7 +31,7 @@ import {
   RETIRED_KEYS_KEPT,
   type RegistryRecord,
 } from './registry';
-import { decodeSpec, type PlantSpec, specParts, specRecord } from './spec';
+import { decodeSpec, type PlantSpec, type SpecParts, specParts, specRecord } from './spec';
 
 /**
  * Plants, updates, refreshes and removes the decoys, over ports (ports.ts).
@@ -103,6 +105,21 @@ function foreign(taken: { kind: OwnedKind; text: string }[]): ForeignResourceErr
 }
 
 const silent: PlanterLog = { info: () => {}, warn: () => {} };
+
+/** A parameter's write: this run's value, under the planned key alias. */
+function secureString(
+  parameter: Decoy,
+  spec: PlantSpec,
+  parts: SpecParts,
+  secrets: SecretSet,
+): SecureStringInput {
+  return {
+    name: parameter.name,
+    value: secrets.values.get(parameter.name) as string,
+    keyId: parts.keyAlias as string,
+    description: parameterDescription(parameter, spec),
+  };
+}
 
 function emptyRecord(spec: PlantSpec, now: string): RegistryRecord {
   return { version: 0, spec: specRecord(spec), owned: [], keys: [], plantedAt: now, updatedAt: now };
@@ -188,12 +205,7 @@ export class Planter {
     // 4. Parameters.
     for (const parameter of parts.parameters) {
       const owned = this.owned('ssm-parameter', parameter.name) as OwnedResource;
-      const input = {
-        name: parameter.name,
-        value: secrets.values.get(parameter.name) as string,
-        keyId: parts.keyAlias as string,
-        description: parameterDescription(parameter, spec),
-      };
+      const input = secureString(parameter, spec, parts, secrets);
       this.step = `writing SSM parameter ${parameter.name}`;
       if (owned.state === 'claimed') {
         const result = await this.deps.ssm.createSecureString({ ...input, tags: resourceTags(spec) });
@@ -263,12 +275,7 @@ export class Planter {
     for (const parameter of parts.parameters) {
       if (this.owned('ssm-parameter', parameter.name)?.state !== 'planted') continue;
       this.step = `rotating SSM parameter ${parameter.name}`;
-      await this.deps.ssm.overwriteSecureString({
-        name: parameter.name,
-        value: secrets.values.get(parameter.name) as string,
-        keyId: parts.keyAlias as string,
-        description: parameterDescription(parameter, spec),
-      });
+      await this.deps.ssm.overwriteSecureString(secureString(parameter, spec, parts, secrets));
       parameters++;
     }
     const user = parts.user && this.owned('iam-user', parts.user.name);
@@ -281,7 +288,12 @@ export class Planter {
       this.step = 'recording the rotation in the registry';
       await this.commit();
     }
-    return { rotated: true, parameters, objects: this.plantedObjects(spec), accessKeyId: key?.accessKeyId };
+    return {
+      rotated: true,
+      parameters,
+      objects: this.plantedBucket(parts) ? parts.objects.length : 0,
+      accessKeyId: key?.accessKeyId,
+    };
   }
 
   /** Stack deletion: removes everything the registry says is ours, then the registry. */
@@ -446,7 +458,8 @@ export class Planter {
     key: AccessKeyRecord | undefined,
   ): Promise<void> {
     const parts = specParts(spec);
-    if (!parts.bucket || this.owned('s3-bucket', parts.bucket.name)?.state !== 'planted') return;
+    const bucket = this.plantedBucket(parts);
+    if (!bucket) return;
     const user = parts.user && this.owned('iam-user', parts.user.name);
     const objects = renderObjects({
       spec,
@@ -459,16 +472,15 @@ export class Planter {
       userId: user?.uniqueId,
     });
     for (const object of objects) {
-      this.step = `writing s3://${parts.bucket.name}/${object.key}`;
-      await this.deps.s3.putObject({ bucket: parts.bucket.name, ...object });
+      this.step = `writing s3://${bucket}/${object.key}`;
+      await this.deps.s3.putObject({ bucket, ...object });
     }
   }
 
-  private plantedObjects(spec: PlantSpec): number {
-    const parts = specParts(spec);
-    return parts.bucket && this.owned('s3-bucket', parts.bucket.name)?.state === 'planted'
-      ? parts.objects.length
-      : 0;
+  /** The planned bucket's name once it is planted: only then can objects be written. */
+  private plantedBucket(parts: SpecParts): string | undefined {
+    const name = parts.bucket?.name;
+    return name && this.owned('s3-bucket', name)?.state === 'planted' ? name : undefined;
   }
 
   private async configureBucket(bucket: string, spec: PlantSpec, target: ContentTarget): Promise<void> {

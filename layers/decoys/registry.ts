@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { baitObjectKinds, secretFormats } from '../config/schema';
+import { issueLines } from '../runtime/issues';
 import { awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
-import { type Decoy, decoyKinds } from './catalogue';
+import type { Decoy } from './catalogue';
 import { RegistryConflictError, type RegistryPort } from './ports';
+import { decoySchema } from './spec';
 
 /**
  * The decoy registry: what the planter planted, so that the scheduled refresh
@@ -75,15 +76,6 @@ const keySchema = z.object({
 });
 export type AccessKeyRecord = z.infer<typeof keySchema>;
 
-const decoySchema = z.object({
-  kind: z.enum(decoyKinds),
-  name: z.string(),
-  arn: z.string(),
-  format: z.enum(secretFormats).optional(),
-  objectKind: z.enum(baitObjectKinds).optional(),
-  bucket: z.string().optional(),
-});
-
 const recordSchema = z.object({
   version: z.number().int().min(0),
   spec: z.object({ service: z.string(), environment: z.string(), items: z.array(decoySchema) }),
@@ -95,10 +87,10 @@ const recordSchema = z.object({
 });
 export type RegistryRecord = z.infer<typeof recordSchema>;
 
-export function parseRecord(item: unknown): RegistryRecord {
+function parseRecord(item: unknown): RegistryRecord {
   const result = recordSchema.safeParse(item);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`);
+    const problems = issueLines(result.error, { root: '(item)' });
     throw new Error(
       `the registry item (${REGISTRY_KEY.pk}/${REGISTRY_KEY.sk}) is malformed: ${problems.join('; ')}`,
     );

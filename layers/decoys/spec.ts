@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baitObjectKinds, secretFormats } from '../config/schema';
+import { issueLines } from '../runtime/issues';
 import { type Decoy, type DecoyPlan, decoyKinds } from './catalogue';
 
 /**
@@ -17,7 +18,8 @@ export interface PlantSpec {
   plan: DecoyPlan;
 }
 
-const decoySchema = z.object({
+/** One plan item; the registry stores the same items (registry.ts). */
+export const decoySchema = z.object({
   kind: z.enum(decoyKinds),
   name: z.string().min(1),
   arn: z.string().min(1),
@@ -79,9 +81,7 @@ export function decodeSpec(text: unknown, property = 'Plan'): PlantSpec {
   }
   const result = encodedSpecSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (i) => `${[property, ...i.path.map(String)].join('.')}: ${i.message}`,
-    );
+    const problems = issueLines(result.error, { prefix: [property] });
     throw new SpecError(`invalid ${property}: ${problems.join('; ')}`);
   }
   const { service, environment, items } = result.data;

@@ -88,7 +88,7 @@ function advancedLogs(
   return selectors.some((s) => (s.FieldSelectors ?? []).every((field) => fieldHolds(field, probe)));
 }
 
-export function logsEvent(response: EventSelectorsResponse, probe: Probe): boolean {
+function logsEvent(response: EventSelectorsResponse, probe: Probe): boolean {
   if (response.AdvancedEventSelectors?.length) return advancedLogs(response.AdvancedEventSelectors, probe);
   if (response.EventSelectors?.length) return basicLogs(response.EventSelectors, probe);
   return false;

@@ -3,7 +3,7 @@ import type { Severity } from '../config/schema';
 import type { Actor } from '../findings/finding';
 import type { DecoyIndex } from './decoy-index';
 import type { KnownDecoy } from './rules';
-import { type TouchCategory, touchCategories } from './severity';
+import { severityRank, type TouchCategory, touchCategories } from './severity';
 import {
   BUCKET_LISTINGS,
   BUCKET_READS,
@@ -76,8 +76,6 @@ export interface Classification {
 }
 
 type Params = Record<string, unknown>;
-
-const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 export function actorOf(record: CloudTrailRecord): Actor {
   const identity = record.userIdentity;
@@ -222,7 +220,7 @@ export function classifyRecord(
   const all = [...found.values()];
   if (all.length === 0) return { touches: [], ignored: 'not-a-decoy' };
   const primary = all.reduce((best, t) =>
-    SEVERITY_RANK[t.severity] > SEVERITY_RANK[best.severity] ? t : best,
+    severityRank(t.severity) > severityRank(best.severity) ? t : best,
   );
   const others = all.filter((t) => t !== primary).map((t) => t.decoy);
   return { touches: [others.length > 0 ? { ...primary, alsoTouched: others } : primary] };

@@ -12,7 +12,6 @@ export class DecoyIndex {
   /** `bucket/key` → object decoy. */
   readonly objects = new Map<string, KnownDecoy>();
   readonly usersByName = new Map<string, KnownDecoy>();
-  readonly usersByArn = new Map<string, KnownDecoy>();
   /** The decoy a call signed by that user or key counts against (its access key when planned). */
   readonly keyByUserArn = new Map<string, KnownDecoy>();
   readonly keyById = new Map<string, KnownDecoy>();
@@ -35,7 +34,6 @@ export class DecoyIndex {
           break;
         case 'iam-user':
           this.usersByName.set(decoy.name, decoy);
-          this.usersByArn.set(decoy.arn, decoy);
           if (!this.keyByUserArn.has(decoy.arn)) this.keyByUserArn.set(decoy.arn, decoy);
           break;
         case 'iam-access-key':

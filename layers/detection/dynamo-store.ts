@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Severity, severities } from '../config/schema';
 import type { Finding } from '../findings/finding';
+import { maxSeverity } from './severity';
 import type { KeyUseStore, TouchInput, TouchRecordResult, TouchStore, TouchWindow } from './store';
 
 /**
@@ -34,8 +35,6 @@ const DELIVERY_TTL_S = 48 * 3600;
 const AUDIT_TTL_S = 400 * 24 * 3600;
 const KEY_USE_TTL_S = 400 * 24 * 3600;
 const MAX_OPEN_ATTEMPTS = 4;
-
-const rank = (s: Severity) => severities.indexOf(s);
 
 interface WindowItem {
   findingId: string;
@@ -273,7 +272,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
       outcomes: [...(item.outcomes ?? [])].filter(
         (o): o is 'allowed' | 'denied' => o === 'allowed' || o === 'denied',
       ),
-      severity: severityList.reduce<Severity>((max, s) => (rank(s) > rank(max) ? s : max), 'low'),
+      severity: severityList.reduce<Severity>(maxSeverity, 'low'),
       alerted: item.alertedAt !== undefined,
     };
   }
@@ -305,6 +304,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
   /** Sends a conditional write: true when written, false when its condition did not hold. */
   private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
     try {
+      // Narrowed first: send's overloads take one command type, not a union.
       if (command instanceof UpdateCommand) await this.client.send(command);
       else await this.client.send(command);
       return true;

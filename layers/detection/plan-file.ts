@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decoyKinds } from '../decoys/catalogue';
+import { issueLines } from '../runtime/issues';
 import { readJsonFile } from '../runtime/json-file';
 import type { KnownDecoy } from './rules';
 
@@ -25,9 +26,7 @@ const planSchema = z.object({ decoys: z.array(decoySchema) });
 export function parseDecoyPlan(raw: unknown, source: string): KnownDecoy[] {
   const result = planSchema.safeParse(raw);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (i) => `${['decoys file', ...i.path.map(String)].join('.')}: ${i.message}`,
-    );
+    const problems = issueLines(result.error, { prefix: ['decoys file'] });
     throw new Error(`${source} is not a decoy plan (the \`plan --json\` format): ${problems.join('; ')}`);
   }
   return result.data.decoys as KnownDecoy[];

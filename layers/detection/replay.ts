@@ -5,7 +5,13 @@ import { MemorySink } from '../findings/publish';
 import { type AllowlistConfig, compileAllowlist } from './allowlist';
 import type { ClassifyContext } from './classify';
 import { DecoyIndex } from './decoy-index';
-import { buildDetectionRules, type DetectionContext, type DetectionRule, type KnownDecoy } from './rules';
+import {
+  buildDetectionRules,
+  type DetectionContext,
+  type DetectionRule,
+  type KnownDecoy,
+  trustedRoles,
+} from './rules';
 import { MemoryTouchStore } from './store';
 import { parseEventTime, processRecord, type TouchSettings } from './touch';
 
@@ -106,9 +112,6 @@ export function classifyContextOf(context: DetectionContext): ClassifyContext {
     trailArn: context.trailArn,
     ruleNamePrefix: context.ruleNamePrefix,
     busName: context.busName,
-    trustedRoleArns: [
-      ...(context.planterRoleArn ? [context.planterRoleArn] : []),
-      ...(context.trustedRoleArns ?? []),
-    ],
+    trustedRoleArns: trustedRoles(context),
   };
 }

@@ -138,7 +138,7 @@ export function buildDetectionRules(
     const arns = users.map((u) => u.arn);
     const byKey = keyIds.length > 0 ? { accessKeyId: keyIds } : undefined;
     const byArn = arns.length > 0 ? { arn: arns } : undefined;
-    add('identity', 10, identityPattern(byKey && byArn ? { $or: [byArn, byKey] } : (byArn ?? byKey)!));
+    add('identity', 10, identityPattern(eitherOf(byArn, byKey)));
   }
 
   // 2. Parameters: by name (GetParameter...), by names (GetParameters), by an
@@ -148,13 +148,14 @@ export function buildDetectionRules(
     add(
       'parameters',
       20,
-      parametersPattern(
+      servicePattern(
+        'ssm',
         { eventName: [...PARAMETER_READS, ...PARAMETER_PATH_READS, ...PARAMETER_WRITES] },
         trusted,
       ),
     );
   } else if (parameters.length > 0) {
-    const chunks = chunk(parameters, (part) => parametersPattern(namedParameterFields(part), trusted));
+    const chunks = chunk(parameters, (part) => servicePattern('ssm', namedParameterFields(part), trusted));
     for (const [i, pattern] of chunks.entries()) add('parameters', 20 + i, pattern);
   }
 
@@ -211,7 +212,8 @@ export function buildDetectionRules(
     add(
       'objects',
       40,
-      objectsPattern(
+      servicePattern(
+        's3',
         { eventName: [...OBJECT_CALLS, ...BUCKET_LISTINGS, ...BUCKET_READS, ...BUCKET_WRITES] },
         trusted,
       ),
@@ -222,7 +224,8 @@ export function buildDetectionRules(
     add(
       'objects',
       40,
-      objectsPattern(
+      servicePattern(
+        's3',
         { $or: [{ requestParameters: { bucketName: names } }, { resources: { ARN: arns } }] },
         trusted,
       ),
@@ -230,15 +233,16 @@ export function buildDetectionRules(
   }
 
   // 4. The decoy user as the subject of IAM calls (IAM's events arrive in us-east-1 only).
-  if (!named) add('directory', 50, directoryPattern({ userName: [{ exists: true }] }, trusted));
-  else if (users.length > 0 || keyIds.length > 0) {
-    const byName = users.length > 0 ? { userName: users.map((u) => u.name) } : undefined;
-    const byKey = keyIds.length > 0 ? { accessKeyId: keyIds } : undefined;
+  if (!named) {
     add(
       'directory',
       50,
-      directoryPattern(byName && byKey ? { $or: [byName, byKey] } : (byName ?? byKey)!, trusted),
+      servicePattern('iam', { requestParameters: { userName: [{ exists: true }] } }, trusted),
     );
+  } else if (users.length > 0 || keyIds.length > 0) {
+    const byName = users.length > 0 ? { userName: users.map((u) => u.name) } : undefined;
+    const byKey = keyIds.length > 0 ? { accessKeyId: keyIds } : undefined;
+    add('directory', 50, servicePattern('iam', { requestParameters: eitherOf(byName, byKey) }, trusted));
   }
 
   // 5. Tampering with the trail or the rules. Twice, under two names: deleting one
@@ -249,7 +253,16 @@ export function buildDetectionRules(
   return rules;
 }
 
-function trustedRoles(context: DetectionContext): string[] {
+/** Whichever of two alternatives exists, or both in an `$or`. At least one must exist. */
+function eitherOf(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  return a && b ? { $or: [a, b] } : (a ?? b)!;
+}
+
+/** The roles whose calls are the platform's own: the planter and any others configured. */
+export function trustedRoles(context: DetectionContext): string[] {
   return [...(context.planterRoleArn ? [context.planterRoleArn] : []), ...(context.trustedRoleArns ?? [])];
 }
 
@@ -285,11 +298,16 @@ function identityPattern(userIdentity: Record<string, unknown>): EventPattern {
   return { 'detail-type': CLOUDTRAIL_DETAIL_TYPES, detail: { userIdentity } };
 }
 
-function parametersPattern(fields: Record<string, unknown>, trusted: readonly string[]): EventPattern {
+/** A pattern on one service's CloudTrail events (`aws.<service>`), leaving out the trusted roles' calls. */
+function servicePattern(
+  service: 'ssm' | 'kms' | 's3' | 'iam',
+  fields: Record<string, unknown>,
+  trusted: readonly string[],
+): EventPattern {
   return {
-    source: ['aws.ssm'],
+    source: [`aws.${service}`],
     'detail-type': CLOUDTRAIL_DETAIL_TYPES,
-    detail: withIdentity({ eventSource: ['ssm.amazonaws.com'], ...fields }, trusted),
+    detail: withIdentity({ eventSource: [`${service}.amazonaws.com`], ...fields }, trusted),
   };
 }
 
@@ -332,31 +350,7 @@ function namedParameterFields(parameters: readonly KnownDecoy[]): Record<string,
 }
 
 function keysPattern(alternatives: Record<string, unknown>[], trusted: readonly string[]): EventPattern {
-  const fields = alternatives.length === 1 ? alternatives[0]! : { $or: alternatives };
-  return {
-    source: ['aws.kms'],
-    'detail-type': CLOUDTRAIL_DETAIL_TYPES,
-    detail: withIdentity({ eventSource: ['kms.amazonaws.com'], ...fields }, trusted),
-  };
-}
-
-function objectsPattern(fields: Record<string, unknown>, trusted: readonly string[]): EventPattern {
-  return {
-    source: ['aws.s3'],
-    'detail-type': CLOUDTRAIL_DETAIL_TYPES,
-    detail: withIdentity({ eventSource: ['s3.amazonaws.com'], ...fields }, trusted),
-  };
-}
-
-function directoryPattern(
-  requestParameters: Record<string, unknown>,
-  trusted: readonly string[],
-): EventPattern {
-  return {
-    source: ['aws.iam'],
-    'detail-type': CLOUDTRAIL_DETAIL_TYPES,
-    detail: withIdentity({ eventSource: ['iam.amazonaws.com'], requestParameters }, trusted),
-  };
+  return servicePattern('kms', alternatives.length === 1 ? alternatives[0]! : { $or: alternatives }, trusted);
 }
 
 function tamperingPattern(context: DetectionContext): EventPattern {
@@ -401,21 +395,17 @@ function chunk(
   build: (part: KnownDecoy[], first: boolean) => EventPattern,
 ): EventPattern[] {
   const patterns: EventPattern[] = [];
+  const fits = (part: KnownDecoy[]) => patternSize(build(part, patterns.length === 0)) <= PATTERN_SIZE_LIMIT;
   let current: KnownDecoy[] = [];
   for (const item of items) {
     const candidate = [...current, item];
-    if (patternSize(build(candidate, patterns.length === 0)) <= PATTERN_SIZE_LIMIT) {
+    if (fits(candidate)) {
       current = candidate;
       continue;
     }
-    if (current.length === 0) {
-      throw new DetectionRuleError(
-        `decoy ${item.name} alone makes a pattern over EventBridge's ${PATTERN_SIZE_LIMIT} characters`,
-      );
-    }
-    patterns.push(build(current, patterns.length === 0));
+    if (current.length > 0) patterns.push(build(current, patterns.length === 0));
     current = [item];
-    if (patternSize(build(current, patterns.length === 0)) > PATTERN_SIZE_LIMIT) {
+    if (!fits(current)) {
       throw new DetectionRuleError(
         `decoy ${item.name} alone makes a pattern over EventBridge's ${PATTERN_SIZE_LIMIT} characters`,
       );

@@ -1,4 +1,4 @@
-import type { Severity } from '../config/schema';
+import { type Severity, severities } from '../config/schema';
 
 /**
  * What a matched call amounts to, and the severity and finding kind of each. One
@@ -33,8 +33,11 @@ export const touchCategories = {
 
 export type TouchCategory = keyof typeof touchCategories;
 
-const ORDER: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+/** Position in the config's `severities`, lowest first. */
+export function severityRank(severity: Severity): number {
+  return severities.indexOf(severity);
+}
 
 export function maxSeverity(a: Severity, b: Severity): Severity {
-  return ORDER[a] >= ORDER[b] ? a : b;
+  return severityRank(a) >= severityRank(b) ? a : b;
 }

@@ -85,11 +85,6 @@ export class MemoryTouchStore implements TouchStore, KeyUseStore {
   readonly unloggedReported = new Set<string>();
 
   async record(input: TouchInput): Promise<TouchRecordResult> {
-    return this.recordNow(input);
-  }
-
-  /** The synchronous core (replay calls it per record without awaiting). */
-  recordNow(input: TouchInput): TouchRecordResult {
     const current = this.windows.get(input.subjectKey);
     if (this.deliveries.has(input.deliveryKey) && current) return { status: 'duplicate', window: current };
     this.deliveries.add(input.deliveryKey);

@@ -5,6 +5,7 @@ import {
 } from '../cloudtrail/record';
 import { FINDING_SCHEMA_VERSION, type Finding, findingId } from '../findings/finding';
 import type { FindingSink } from '../findings/publish';
+import { issueLines } from '../runtime/issues';
 import type { Allowlist } from './allowlist';
 import { type ClassifyContext, classifyRecord, type IgnoreReason, type Touch } from './classify';
 import type { DecoyIndex } from './decoy-index';
@@ -53,9 +54,7 @@ export function parseTouchEvent(raw: unknown): ParsedEvent {
   }
   const parsed = cloudTrailEnvelopeSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${['event', ...issue.path.map(String)].join('.')}: ${issue.message}`,
-    );
+    const problems = issueLines(parsed.error, { prefix: ['event'] });
     throw new MalformedEventError(`not a CloudTrail event from EventBridge: ${problems.join('; ')}`);
   }
   const envelope = parsed.data;

@@ -60,14 +60,12 @@ export interface SynthOptions {
 /** Synthesizes the app (no bundling, no nag) and reads what it would deploy. */
 export function synthesizeDeployment(options: SynthOptions): Deployment {
   const started = performance.now();
-  const previous = process.env.CDK_DEFAULT_ACCOUNT;
   const outdir = mkdtempSync(join(tmpdir(), 'drill-synth-'));
-  // The plan and the template must agree on the account: the stack reads it from here.
-  process.env.CDK_DEFAULT_ACCOUNT = options.account;
   try {
+    // The plan and the template must agree on the account.
     const built = buildApp(
       { outdir, context: { 'aws:cdk:bundling-stacks': [], honeytrail: options.config } },
-      { nag: false },
+      { nag: false, account: options.account },
     );
     const assembly = built.app.synth();
     const stacks: StackTemplate[] = assembly.stacks.map((artifact) => ({
@@ -132,8 +130,6 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
       synthMs: performance.now() - started,
     };
   } finally {
-    if (previous === undefined) delete process.env.CDK_DEFAULT_ACCOUNT;
-    else process.env.CDK_DEFAULT_ACCOUNT = previous;
     rmSync(outdir, { recursive: true, force: true });
   }
 }

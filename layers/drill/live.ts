@@ -32,8 +32,14 @@ import { FINDING_SCHEMA_VERSION, type Finding } from '../findings/finding';
 import { decide, decodePolicy, type ResponsePolicy } from '../response/policy';
 import { respondInputSchema } from '../response/state';
 import { countByKind, type LatencySummary, summarizeLatencies } from './kpi';
-import { type CfnTemplate, IntrinsicResolver } from './template';
-import { ms } from './timeline';
+import {
+  type CfnTemplate,
+  IntrinsicResolver,
+  type LambdaProperties,
+  resolvedResources,
+  type StackTemplate,
+} from './template';
+import { clock, ms } from './timeline';
 
 /**
  * The live drill, against a deployed stack through the SDK's standard settings
@@ -164,16 +170,10 @@ export async function preflight(
       `the deployed template of ${stackName} is not JSON: was it deployed by this app?`,
     );
   }
-  const resolver = new IntrinsicResolver({ stackName, id: stackName, account, region, template });
-  const policyText = Object.entries(template.Resources ?? {})
-    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
-    .map(
-      ([id, resource]) =>
-        resolver.resolve(resource.Properties ?? {}, id) as {
-          Environment?: { Variables?: Record<string, string> };
-        },
-    )
-    .map((props) => props.Environment?.Variables?.RESPONSE_POLICY)
+  const stack: StackTemplate = { stackName, id: stackName, account, region, template };
+  const resolver = new IntrinsicResolver(stack);
+  const policyText = resolvedResources<LambdaProperties>(stack, 'AWS::Lambda::Function')
+    .map(({ props }) => props.Environment?.Variables?.RESPONSE_POLICY)
     .find((value): value is string => typeof value === 'string');
   if (!policyText) {
     throw new LiveDrillRefused(
@@ -233,6 +233,16 @@ export async function preflight(
   return { account, region, policy, stateMachineArn, trailArn, decoys };
 }
 
+/** The decoys the drill touches (besides the trail): the first planted parameter and object. */
+function touchedDecoys(decoys: readonly Decoy[]): { parameter?: Decoy; object?: Decoy } {
+  return {
+    parameter: decoys.find((d) => d.kind === 'ssm-parameter'),
+    object: decoys.find((d) => d.kind === 's3-object'),
+  };
+}
+
+const trailNameOf = (trailArn: string) => trailArn.split('/').pop() ?? trailArn;
+
 /** The findings the drill's touches should raise, as the touch function would describe them. */
 export function expectedFindings(
   decoys: readonly Decoy[],
@@ -265,17 +275,11 @@ export function expectedFindings(
     response: { status: 'none' },
   });
   const findings: Finding[] = [];
-  const parameter = decoys.find((d) => d.kind === 'ssm-parameter');
+  const { parameter, object } = touchedDecoys(decoys);
   if (parameter) findings.push(base('decoy-touch', 'high', parameter, 'GetParameter'));
-  const object = decoys.find((d) => d.kind === 's3-object');
   if (object) findings.push(base('decoy-touch', 'high', object, 'GetObject'));
   findings.push(
-    base(
-      'tamper',
-      'critical',
-      { kind: 'trail', name: trailArn.split('/').pop() ?? trailArn, arn: trailArn },
-      'StopLogging',
-    ),
+    base('tamper', 'critical', { kind: 'trail', name: trailNameOf(trailArn), arn: trailArn }, 'StopLogging'),
   );
   return findings;
 }
@@ -377,8 +381,7 @@ export async function runLiveDrill(options: LiveOptions): Promise<LiveResult> {
 
 /** Reads of exactly the decoys touched; the trail's controls denied outright, whatever else applies. */
 export function probePolicy(decoys: readonly Decoy[]): object {
-  const parameter = decoys.find((d) => d.kind === 'ssm-parameter');
-  const object = decoys.find((d) => d.kind === 's3-object');
+  const { parameter, object } = touchedDecoys(decoys);
   const statements: object[] = [];
   if (parameter) {
     statements.push({ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [parameter.arn] });
@@ -445,7 +448,7 @@ async function touchDecoys(
     log(`touched ${touch.decoy} (${touch.call}: ${callResult})`);
     touches.push({ ...touch, touchedAt, callResult });
   };
-  const parameter = decoys.find((d) => d.kind === 'ssm-parameter');
+  const { parameter, object } = touchedDecoys(decoys);
   if (parameter) {
     const ssm = new SSMClient({ region, credentials });
     await attempt(
@@ -453,7 +456,6 @@ async function touchDecoys(
       () => ssm.send(new GetParameterCommand({ Name: parameter.name, WithDecryption: true })),
     );
   }
-  const object = decoys.find((d) => d.kind === 's3-object');
   if (object?.bucket) {
     const s3 = new S3Client({ region, credentials });
     await attempt(
@@ -470,7 +472,7 @@ async function touchDecoys(
       name: 'trail',
       call: 'cloudtrail:StopLogging (denied)',
       kind: 'tamper',
-      decoy: trailArn.split('/').pop() ?? trailArn,
+      decoy: trailNameOf(trailArn),
     },
     () => cloudtrail.send(new StopLoggingCommand({ Name: trailArn })),
   );
@@ -656,7 +658,7 @@ export function renderLive(result: LiveResult): string {
           ? `, response ${touch.responseStatus ?? 'not finished'}`
           : '';
     lines.push(
-      `  ${new Date(touch.touchedAt).toISOString().slice(11, 19)} ${touch.call} ${touch.decoy} (${touch.callResult}): ${finding}${response}`,
+      `  ${clock(touch.touchedAt)} ${touch.call} ${touch.decoy} (${touch.callResult}): ${finding}${response}`,
     );
   }
   lines.push('');

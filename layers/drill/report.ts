@@ -1,5 +1,5 @@
 import type { DrillResult } from './runner';
-import { buildTimeline, ms, shortFindingIds } from './timeline';
+import { buildTimeline, clock, ms, shortFindingIds } from './timeline';
 
 /**
  * The drill's HTML report: one self-contained file (inline CSS and SVG, no
@@ -22,7 +22,6 @@ const SEVERITY_COLOR: Record<string, string> = {
 };
 
 const hhmm = (time: number) => new Date(time).toISOString().slice(11, 16);
-const hhmmss = (time: number) => new Date(time).toISOString().slice(11, 19);
 
 function shorten(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
@@ -99,7 +98,7 @@ export function renderReport(result: DrillResult): string {
     `<pre>${esc(
       buildTimeline(result)
         .filter((e) => e.kind !== 'benign')
-        .map((e) => `${hhmmss(e.time)} ${e.text}`)
+        .map((e) => `${clock(e.time)} ${e.text}`)
         .join('\n'),
     )}</pre>`,
     '<h2>What was drilled</h2>',
@@ -189,7 +188,7 @@ function timelineSvg(result: DrillResult): string {
   for (const call of calls) {
     if (!call.attack) continue;
     parts.push(
-      `<circle cx="${x(call.time).toFixed(1)}" cy="${laneY(call.arn)}" r="3.5" fill="#c0182b" opacity="0.85"><title>${esc(`${hhmmss(call.time)} ${call.label}`)}</title></circle>`,
+      `<circle cx="${x(call.time).toFixed(1)}" cy="${laneY(call.arn)}" r="3.5" fill="#c0182b" opacity="0.85"><title>${esc(`${clock(call.time)} ${call.label}`)}</title></circle>`,
     );
   }
   const shortIds = shortFindingIds(result.findings);
@@ -199,7 +198,7 @@ function timelineSvg(result: DrillResult): string {
     const color = SEVERITY_COLOR[report.finding.severity] ?? '#333';
     parts.push(
       `<path d="M${cx.toFixed(1)} ${cy - 6} l6 6 l-6 6 l-6 -6 z" fill="${color}" stroke="#fff"><title>${esc(
-        `${hhmmss(report.time)} finding ${shortIds.get(report.finding.id)} ${report.finding.kind} ${report.finding.severity}: ${report.finding.title}`,
+        `${clock(report.time)} finding ${shortIds.get(report.finding.id)} ${report.finding.kind} ${report.finding.severity}: ${report.finding.title}`,
       )}</title></path>`,
     );
     if (report.response && report.response.status !== 'DUPLICATE') {
@@ -268,7 +267,7 @@ function stepsTable(result: DrillResult, shortIds: Map<string, string>): string 
         ? `<td class="ok">${esc(step.findingIds.map((id) => shortIds.get(id) ?? id).join(', '))}</td>`
         : `<td class="miss">MISSED: ${esc(step.missReason ?? 'no finding')}</td>`
       : `<td>${step.detected ? esc(step.findingIds.map((id) => shortIds.get(id) ?? id).join(', ')) : '–'}</td>`;
-    return `<tr><td>${hhmmss(step.time)}</td><td>${esc(step.actor)}</td><td><code>${esc(step.call)}</code>${step.error ? ` <small>(${esc(step.error)})</small>` : ''}</td><td>${esc(step.region)}</td><td>${esc(step.note)}</td><td>${step.touchesDecoy ? 'yes' : ''}</td>${verdict}<td><small>${esc([...new Set(step.rules)].join(' | '))}</small></td></tr>`;
+    return `<tr><td>${clock(step.time)}</td><td>${esc(step.actor)}</td><td><code>${esc(step.call)}</code>${step.error ? ` <small>(${esc(step.error)})</small>` : ''}</td><td>${esc(step.region)}</td><td>${esc(step.note)}</td><td>${step.touchesDecoy ? 'yes' : ''}</td>${verdict}<td><small>${esc([...new Set(step.rules)].join(' | '))}</small></td></tr>`;
   });
   return `<table><tr><th>time</th><th>actor</th><th>call</th><th>region</th><th>what</th><th>touch?</th><th>finding</th><th>deployed rules it went through</th></tr>${rows.join('')}</table>`;
 }
@@ -290,7 +289,7 @@ function findingsTable(result: DrillResult, shortIds: Map<string, string>): stri
     const score = f.score
       ? `<br><small>score ${f.score.score} ≥ ${f.score.threshold}: ${esc(f.score.topFeatures.map((t) => t.name).join(', '))}</small>`
       : '';
-    return `<tr><td><code>${esc(shortIds.get(f.id))}</code></td><td>${hhmmss(report.time)}</td><td>${esc(f.kind)}</td><td style="color:${SEVERITY_COLOR[f.severity]}">${esc(f.severity)}</td><td>${esc(principalName(f.actor.arn))}</td><td>${esc(f.title)}${score}</td><td>${ms(report.recordToFindingMs)}</td><td>${response}</td><td>${report.findingToContainmentMs !== undefined ? ms(report.findingToContainmentMs) : '–'}</td></tr>`;
+    return `<tr><td><code>${esc(shortIds.get(f.id))}</code></td><td>${clock(report.time)}</td><td>${esc(f.kind)}</td><td style="color:${SEVERITY_COLOR[f.severity]}">${esc(f.severity)}</td><td>${esc(principalName(f.actor.arn))}</td><td>${esc(f.title)}${score}</td><td>${ms(report.recordToFindingMs)}</td><td>${response}</td><td>${report.findingToContainmentMs !== undefined ? ms(report.findingToContainmentMs) : '–'}</td></tr>`;
   });
   return `<table><tr><th>id</th><th>time</th><th>kind</th><th>severity</th><th>actor</th><th>finding</th><th>record → finding</th><th>response (dry-run)</th><th>finding → plan</th></tr>${rows.join('')}</table>`;
 }

@@ -1,6 +1,6 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { compilePattern, type EventMatcher } from '../event-pattern';
-import { type DeployedRule, IntrinsicResolver, type StackTemplate } from './template';
+import { type DeployedRule, resolvedResources, type StackTemplate } from './template';
 
 /**
  * EventBridge as deployed, offline: which trail logs a CloudTrail record at all,
@@ -132,26 +132,19 @@ export interface DeployedTrail {
 
 /** The trails of the stacks, resolved. */
 export function deployedTrails(stacks: readonly StackTemplate[]): DeployedTrail[] {
-  const trails: DeployedTrail[] = [];
-  for (const stack of stacks) {
-    const resolver = new IntrinsicResolver(stack);
-    for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
-      if (resource.Type !== 'AWS::CloudTrail::Trail') continue;
-      const props = resolver.resolve(resource.Properties ?? {}, logicalId) as Record<string, unknown>;
-      trails.push({
-        stackName: stack.stackName,
-        region: stack.region,
-        name: typeof props.TrailName === 'string' ? props.TrailName : resolver.physicalName(logicalId),
-        multiRegion: props.IsMultiRegionTrail === true,
-        logging: props.IsLogging !== false,
-        ...(props.AdvancedEventSelectors
-          ? { advanced: props.AdvancedEventSelectors as AdvancedSelector[] }
-          : {}),
-        ...(props.EventSelectors ? { basic: props.EventSelectors as BasicSelector[] } : {}),
-      });
-    }
-  }
-  return trails;
+  return stacks.flatMap((stack) =>
+    resolvedResources(stack, 'AWS::CloudTrail::Trail').map(({ logicalId, props, resolver }) => ({
+      stackName: stack.stackName,
+      region: stack.region,
+      name: typeof props.TrailName === 'string' ? props.TrailName : resolver.physicalName(logicalId),
+      multiRegion: props.IsMultiRegionTrail === true,
+      logging: props.IsLogging !== false,
+      ...(props.AdvancedEventSelectors
+        ? { advanced: props.AdvancedEventSelectors as AdvancedSelector[] }
+        : {}),
+      ...(props.EventSelectors ? { basic: props.EventSelectors as BasicSelector[] } : {}),
+    })),
+  );
 }
 
 /**

@@ -417,7 +417,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   // ---- KPIs ----
   const attackPrincipals = [...new Set(Object.values(played.actorArns))];
   const benign = new Set(
-    played.played.filter((p) => p.phase === 'benign').map((p) => p.record.userIdentity?.arn ?? 'unknown'),
+    played.played.filter((p) => p.phase === 'benign').map((p) => principalLabel(p.record)),
   );
   for (const arn of attackPrincipals) benign.delete(arn);
   const actedOn = (report: FindingReport) =>

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { issueLines } from '../runtime/issues';
 import { readJsonFile } from '../runtime/json-file';
 
 /**
@@ -248,16 +249,7 @@ export class ScenarioError extends Error {
 export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
   const result = scenarioSchema.safeParse(raw);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.') || '(root)';
-    const got = issue.path.reduce<unknown>(
-      (value, segment) =>
-        value && typeof value === 'object' ? (value as Record<string, unknown>)[String(segment)] : undefined,
-      raw,
-    );
-    const gotText = got === undefined || typeof got === 'object' ? '' : ` (got ${JSON.stringify(got)})`;
-    return `${path}: ${issue.message}${gotText}`;
-  });
+  const lines = issueLines(result.error, { root: '(root)', input: raw });
   throw new ScenarioError(`${source} is not a valid scenario:\n  ${lines.join('\n  ')}`);
 }
 

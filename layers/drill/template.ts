@@ -324,15 +324,26 @@ export interface DeployedRule {
   targets: { id: string; arn: string }[];
 }
 
+/** Every resource of `type` in the stack, with its properties resolved (one resolver for the stack). */
+export function resolvedResources<P = Record<string, unknown>>(
+  stack: StackTemplate,
+  type: string,
+): { logicalId: string; props: P; resolver: IntrinsicResolver }[] {
+  const resolver = new IntrinsicResolver(stack);
+  return Object.entries(stack.template.Resources ?? {})
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId, resource]) => ({
+      logicalId,
+      props: resolver.resolve(resource.Properties ?? {}, logicalId) as P,
+      resolver,
+    }));
+}
+
 /** Every rule with an event pattern in the stacks, resolved. */
 export function deployedRules(stacks: readonly StackTemplate[]): DeployedRule[] {
-  const rules: DeployedRule[] = [];
-  for (const stack of stacks) {
-    const resolver = new IntrinsicResolver(stack);
-    for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
-      if (resource.Type !== 'AWS::Events::Rule') continue;
-      const props = resolver.resolve(resource.Properties ?? {}, logicalId) as Record<string, unknown>;
-      if (!props.EventPattern) continue;
+  return stacks.flatMap((stack) =>
+    resolvedResources(stack, 'AWS::Events::Rule').flatMap(({ logicalId, props, resolver }) => {
+      if (!props.EventPattern) return [];
       const pattern =
         typeof props.EventPattern === 'string'
           ? (JSON.parse(props.EventPattern) as Record<string, unknown>)
@@ -341,41 +352,56 @@ export function deployedRules(stacks: readonly StackTemplate[]): DeployedRule[] 
         typeof props.EventBusName === 'string'
           ? (props.EventBusName.split('/').pop() ?? 'default')
           : 'default';
-      rules.push({
-        stackName: stack.stackName,
-        region: stack.region,
-        logicalId,
-        name: typeof props.Name === 'string' ? props.Name : resolver.physicalName(logicalId),
-        bus,
-        state: typeof props.State === 'string' ? props.State : 'ENABLED',
-        pattern,
-        targets: ((props.Targets as { Id: string; Arn: string }[] | undefined) ?? []).map((t) => ({
-          id: t.Id,
-          arn: t.Arn,
-        })),
-      });
-    }
-  }
-  return rules;
+      return [
+        {
+          stackName: stack.stackName,
+          region: stack.region,
+          logicalId,
+          name: typeof props.Name === 'string' ? props.Name : resolver.physicalName(logicalId),
+          bus,
+          state: typeof props.State === 'string' ? props.State : 'ENABLED',
+          pattern,
+          targets: ((props.Targets as { Id: string; Arn: string }[] | undefined) ?? []).map((t) => ({
+            id: t.Id,
+            arn: t.Arn,
+          })),
+        },
+      ];
+    }),
+  );
 }
+
+/** One resource of `type` by logical id: its deployed ARN and its properties, resolved. */
+function resolvedResource<P>(
+  stack: StackTemplate,
+  logicalId: string,
+  type: string,
+  what: string,
+): { arn: string; props: P } {
+  const resource = stack.template.Resources?.[logicalId];
+  if (resource?.Type !== type) {
+    throw new TemplateError(`${stack.stackName}: no ${what} ${logicalId} in the template`);
+  }
+  const resolver = new IntrinsicResolver(stack);
+  const props = resolver.resolve(resource.Properties ?? {}, logicalId) as P;
+  return { arn: String(resolver.getAtt(logicalId, 'Arn')), props };
+}
+
+/** The part of a Lambda function's properties the drill reads. */
+export type LambdaProperties = { Environment?: { Variables?: Record<string, string> } };
 
 /** A Lambda function's deployed ARN and environment, resolved. */
 export function functionOf(
   stack: StackTemplate,
   logicalId: string,
 ): { arn: string; environment: Record<string, string> } {
-  const resolver = new IntrinsicResolver(stack);
-  const resource = stack.template.Resources?.[logicalId];
-  if (resource?.Type !== 'AWS::Lambda::Function') {
-    throw new TemplateError(`${stack.stackName}: no Lambda function ${logicalId} in the template`);
-  }
-  const props = resolver.resolve(resource.Properties ?? {}, logicalId) as {
-    Environment?: { Variables?: Record<string, string> };
-  };
-  return {
-    arn: String(resolver.getAtt(logicalId, 'Arn')),
-    environment: props.Environment?.Variables ?? {},
-  };
+  const { arn, props } = resolvedResource<LambdaProperties>(
+    stack,
+    logicalId,
+    'AWS::Lambda::Function',
+    'Lambda function',
+  );
+  return { arn, environment: props.Environment?.Variables ?? {} };
 }
 
 /** A state machine's deployed ASL definition (parsed) and ARN, resolved. */
@@ -383,16 +409,11 @@ export function stateMachineOf(
   stack: StackTemplate,
   logicalId: string,
 ): { arn: string; definition: Record<string, unknown> } {
-  const resolver = new IntrinsicResolver(stack);
-  const resource = stack.template.Resources?.[logicalId];
-  if (resource?.Type !== 'AWS::StepFunctions::StateMachine') {
-    throw new TemplateError(`${stack.stackName}: no state machine ${logicalId} in the template`);
-  }
-  const props = resolver.resolve(resource.Properties ?? {}, logicalId) as {
+  const { arn, props } = resolvedResource<{
     DefinitionString?: string;
     Definition?: Record<string, unknown>;
     DefinitionSubstitutions?: Record<string, string>;
-  };
+  }>(stack, logicalId, 'AWS::StepFunctions::StateMachine', 'state machine');
   let definition: Record<string, unknown>;
   if (props.Definition) definition = props.Definition;
   else if (typeof props.DefinitionString === 'string') {
@@ -402,12 +423,5 @@ export function stateMachineOf(
     }
     definition = JSON.parse(text) as Record<string, unknown>;
   } else throw new TemplateError(`${stack.stackName}: state machine ${logicalId} has no definition`);
-  return { arn: String(resolver.getAtt(logicalId, 'Arn')), definition };
-}
-
-/** The logical id of a resource of `type` whose id starts with `prefix` (construct path ids). */
-export function findLogicalIds(stack: StackTemplate, type: string): string[] {
-  return Object.entries(stack.template.Resources ?? {})
-    .filter(([, resource]) => resource.Type === type)
-    .map(([id]) => id);
+  return { arn, definition };
 }

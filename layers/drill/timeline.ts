@@ -90,7 +90,8 @@ export function ms(value: number): string {
   return value < 10 ? `${value.toFixed(2)} ms` : `${Math.round(value)} ms`;
 }
 
-function clock(time: number): string {
+/** A time of day, UTC: hh:mm:ss. */
+export function clock(time: number): string {
   return new Date(time).toISOString().slice(11, 19);
 }
 

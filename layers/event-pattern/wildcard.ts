@@ -57,10 +57,3 @@ export function piecesMatcher(pieces: readonly string[]): StringTest {
     return true;
   };
 }
-
-/** Compiles a pattern already known to be valid (see parseWildcard). */
-export function compileWildcard(pattern: string): StringTest {
-  const parsed = parseWildcard(pattern);
-  if ('error' in parsed) throw new Error(`invalid wildcard ${JSON.stringify(pattern)}: ${parsed.error}`);
-  return piecesMatcher(parsed.pieces);
-}

@@ -48,7 +48,7 @@ export const BASELINE_LIMITS = {
   identities: 2000,
 } as const;
 
-export function emptyHistory(featureCount: number): History {
+function emptyHistory(featureCount: number): History {
   return {
     windows: 0,
     sourceIps: new Map(),
@@ -83,7 +83,20 @@ export interface WindowTraits {
   readonly features: ArrayLike<number>;
 }
 
-function addTo(history: History, traits: WindowTraits): void {
+function addFeatures(sum: number[], sumSq: number[], features: ArrayLike<number>): void {
+  for (let f = 0; f < features.length; f++) {
+    const value = features[f]!;
+    sum[f]! += value;
+    sumSq[f]! += value * value;
+  }
+}
+
+function addTo(histories: Map<string, History>, key: string, featureCount: number, traits: WindowTraits) {
+  let history = histories.get(key);
+  if (!history) {
+    history = emptyHistory(featureCount);
+    histories.set(key, history);
+  }
   history.windows++;
   history.hours[traits.hour]!++;
   for (const ip of traits.sourceIps) history.sourceIps.set(ip, (history.sourceIps.get(ip) ?? 0) + 1);
@@ -91,38 +104,20 @@ function addTo(history: History, traits: WindowTraits): void {
     history.userAgents.set(ua, (history.userAgents.get(ua) ?? 0) + 1);
   for (const api of traits.apis) history.apis.set(api, (history.apis.get(api) ?? 0) + 1);
   for (const region of traits.regions) history.regions.set(region, (history.regions.get(region) ?? 0) + 1);
-  for (let f = 0; f < traits.features.length; f++) {
-    const value = traits.features[f]!;
-    history.featureSum[f]! += value;
-    history.featureSumSq[f]! += value * value;
-  }
+  addFeatures(history.featureSum, history.featureSumSq, traits.features);
 }
 
 /** Records a window in the principal's, its identity's and the account's history. */
 export function learnWindow(baselines: Baselines, traits: WindowTraits): void {
   const { featureCount } = baselines;
-  let principal = baselines.principals.get(traits.principalKey);
-  if (!principal) {
-    principal = emptyHistory(featureCount);
-    baselines.principals.set(traits.principalKey, principal);
-  }
-  addTo(principal, traits);
+  addTo(baselines.principals, traits.principalKey, featureCount, traits);
   // A principal keyed by its identity (an IAM user without a key, a service) has one history.
   if (traits.identity !== traits.principalKey) {
-    let identity = baselines.identities.get(traits.identity);
-    if (!identity) {
-      identity = emptyHistory(featureCount);
-      baselines.identities.set(traits.identity, identity);
-    }
-    addTo(identity, traits);
+    addTo(baselines.identities, traits.identity, featureCount, traits);
   }
   baselines.accountHours[traits.hour]!++;
   baselines.global.windows++;
-  for (let f = 0; f < traits.features.length; f++) {
-    const value = traits.features[f]!;
-    baselines.global.sum[f]! += value;
-    baselines.global.sumSq[f]! += value * value;
-  }
+  addFeatures(baselines.global.sum, baselines.global.sumSq, traits.features);
 }
 
 /** The histories that judge a principal: its own and its identity's (either may be missing). */
@@ -154,20 +149,22 @@ export function seenIn(
   return Boolean(pair.own?.[field].has(value) || pair.identity?.[field].has(value));
 }
 
-/** Mean and standard deviation of a feature over a history's windows. */
-export function historyNorm(history: History, feature: number): { mean: number; std: number } {
-  const n = history.windows;
+/** Mean and standard deviation from a count, a sum and a sum of squares. */
+function normOf(n: number, sum: number, sumSq: number): { mean: number; std: number } {
   if (n === 0) return { mean: 0, std: 0 };
-  const mean = history.featureSum[feature]! / n;
-  const variance = Math.max(0, history.featureSumSq[feature]! / n - mean * mean);
-  return { mean, std: Math.sqrt(variance) };
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)) };
 }
 
+/** Mean and standard deviation of a feature over a history's windows. */
+export function historyNorm(history: History, feature: number): { mean: number; std: number } {
+  return normOf(history.windows, history.featureSum[feature]!, history.featureSumSq[feature]!);
+}
+
+/** Mean and standard deviation of a feature over every window of the account. */
 export function globalNorm(baselines: Baselines, feature: number): { mean: number; std: number } {
   const { windows, sum, sumSq } = baselines.global;
-  if (windows === 0) return { mean: 0, std: 0 };
-  const mean = sum[feature]! / windows;
-  return { mean, std: Math.sqrt(Math.max(0, sumSq[feature]! / windows - mean * mean)) };
+  return normOf(windows, sum[feature]!, sumSq[feature]!);
 }
 
 // ---- JSON form, stored in the model file -------------------------------------------------

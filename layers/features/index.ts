@@ -25,7 +25,7 @@ export {
   serviceOf,
   userAgentFamily,
 } from './calls';
-export { type Principal, principalOf } from './principal';
+export { type Principal, principalKeyOf, principalOf } from './principal';
 export {
   deviationFrom,
   FEATURE_COUNT,

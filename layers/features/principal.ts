@@ -23,6 +23,11 @@ export interface Principal {
 
 const ASSUMED_ROLE = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/;
 
+/** The grouping key of a caller: its long-term access key (AKIA...), else its ARN (see Principal.key). */
+export function principalKeyOf(accessKeyId: string | undefined, arn: string): string {
+  return accessKeyId?.startsWith('AKIA') ? accessKeyId : arn;
+}
+
 /** The principal of a record. Missing fields fall back, never throw. */
 export function principalOf(record: CloudTrailRecord): Principal {
   const identity = record.userIdentity ?? {};
@@ -33,26 +38,19 @@ export function principalOf(record: CloudTrailRecord): Principal {
     identity.arn ||
     (identity.invokedBy ? `service:${identity.invokedBy}` : `${type}:${identity.principalId ?? 'unknown'}`);
 
+  // A role session is judged against its role: the session issuer, else the role named in the session ARN.
   const assumed = ASSUMED_ROLE.exec(arn);
-  if (type === 'AssumedRole' || assumed) {
-    const issuer = identity.sessionContext?.sessionIssuer?.arn;
-    const roleArn = issuer ?? (assumed ? `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` : arn);
-    return {
-      key: accessKeyId?.startsWith('AKIA') ? accessKeyId : arn,
-      identity: roleArn,
-      arn,
-      type,
-      ...(accessKeyId && { accessKeyId }),
-      ...(assumed && { sessionName: assumed[4] }),
-      ...(account && { account }),
-    };
-  }
+  const isSession = type === 'AssumedRole' || assumed !== null;
+  const roleArn =
+    identity.sessionContext?.sessionIssuer?.arn ??
+    (assumed ? `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` : arn);
   return {
-    key: accessKeyId?.startsWith('AKIA') ? accessKeyId : arn,
-    identity: arn,
+    key: principalKeyOf(accessKeyId, arn),
+    identity: isSession ? roleArn : arn,
     arn,
     type,
     ...(accessKeyId && { accessKeyId }),
+    ...(assumed && { sessionName: assumed[4] }),
     ...(account && { account }),
   };
 }

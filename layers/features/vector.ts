@@ -1,7 +1,7 @@
 import {
   type Baselines,
   globalNorm,
-  type HistoryPair,
+  type History,
   habitOf,
   historiesOf,
   historyNorm,
@@ -152,6 +152,7 @@ export interface WindowFeatures {
 export function featuresOf(window: WindowAggregate, baselines: Baselines): WindowFeatures {
   const { principal } = window;
   const pair = historiesOf(baselines, principal.key, principal.identity);
+  const habit = habitOf(pair);
   const calls = Math.max(window.calls, 1);
 
   const services = new Set<string>();
@@ -185,8 +186,7 @@ export function featuresOf(window: WindowAggregate, baselines: Baselines): Windo
   const regions = [...window.regions.keys()].filter((region) => region !== OTHER);
   vector[10] = regions.length;
   vector[11] = regions.filter((region) => !seenIn(pair, 'regions', region)).length;
-  vector[12] = hourRarity(hour, pair, baselines);
-  const habit = habitOf(pair);
+  vector[12] = hourRarity(hour, habit, baselines);
   vector[13] = habit ? vector[0] - historyNorm(habit, 0).mean : 0;
   vector[14] =
     Number(vector[7] > 0) +
@@ -210,12 +210,11 @@ export function featuresOf(window: WindowAggregate, baselines: Baselines): Windo
   };
 }
 
-function hourRarity(hour: number, pair: HistoryPair, baselines: Baselines): number {
+function hourRarity(hour: number, habit: History | undefined, baselines: Baselines): number {
   const smoothed = (hours: readonly number[]) =>
     0.25 * hours[(hour + 23) % 24]! + 0.5 * hours[hour]! + 0.25 * hours[(hour + 1) % 24]!;
   const accountTotal = baselines.accountHours.reduce((sum, n) => sum + n, 0);
   const prior = accountTotal > 0 ? smoothed(baselines.accountHours) / accountTotal : 1 / 24;
-  const habit = habitOf(pair);
   const own = habit ? smoothed(habit.hours) : 0;
   const total = habit?.windows ?? 0;
   const share = (own + HOUR_PRIOR_WINDOWS * prior) / (total + HOUR_PRIOR_WINDOWS);

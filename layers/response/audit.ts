@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { outcomes, responsePaths } from './policy';
+import { executionName, safeName } from './state';
 
 /**
  * The audit trail of responses: every decision and every action, recorded before
@@ -67,7 +68,6 @@ export const auditRecordSchema = z.object({
   detail: z.record(z.string(), z.unknown()).default({}),
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
-export type AuditRecordInput = z.input<typeof auditRecordSchema>;
 
 export interface AuditQuery {
   findingId?: string;
@@ -80,13 +80,6 @@ export interface AuditStore {
   /** Writes a record once; writing the same record again (a retry) is a no-op. */
   append(record: AuditRecord): Promise<void>;
   query(query: AuditQuery): Promise<AuditRecord[]>;
-}
-
-/** Finding ids as execution names carry them (see state.ts safeName). */
-const safeId = (id: string) => id.replace(/[^0-9A-Za-z_-]/g, '_');
-
-export function executionName(executionArn: string): string {
-  return executionArn.split(':').pop() ?? executionArn;
 }
 
 /** Folder of an execution's records: its start time first, so listings are in time order. */
@@ -118,13 +111,13 @@ export function keyMatches(key: string, query: AuditQuery): boolean {
   const started = folder.slice(0, separator);
   const name = folder.slice(separator + 1);
   if (query.executionArn && name !== executionName(query.executionArn)) return false;
-  if (query.findingId && !name.includes(safeId(query.findingId))) return false;
+  if (query.findingId && !name.includes(safeName(query.findingId))) return false;
   if (query.since && Date.parse(started) < query.since.getTime() - LONGEST_EXECUTION_MS) return false;
   return true;
 }
 
 export function recordMatches(record: AuditRecord, query: AuditQuery): boolean {
-  if (query.findingId && safeId(record.findingId) !== safeId(query.findingId)) return false;
+  if (query.findingId && safeName(record.findingId) !== safeName(query.findingId)) return false;
   if (query.executionArn && record.executionArn !== query.executionArn) return false;
   if (query.since && Date.parse(record.at) < query.since.getTime()) return false;
   return true;

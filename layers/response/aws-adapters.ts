@@ -25,11 +25,39 @@ import {
 import type { Notifier } from './ledger';
 import type { Message } from './messages';
 import { REVOKE_POLICY_NAME } from './policy';
+import { isAlreadyWritten } from './s3-audit-store';
 
-const isNoSuchEntity = (error: unknown) => (error as { name?: string })?.name === 'NoSuchEntityException';
+/** The facts of a principal IAM does not know (NoSuchEntity) are those of no principal. */
+async function orNoPrincipal(read: () => Promise<PrincipalEvidence>): Promise<PrincipalEvidence> {
+  try {
+    return await read();
+  } catch (error) {
+    if ((error as { name?: string })?.name === 'NoSuchEntityException') return noPrincipal();
+    throw error;
+  }
+}
 
-/** IAM returns inline policy documents URL-encoded. */
-const decodePolicy = (document: string | undefined) => (document ? decodeURIComponent(document) : '');
+/** Attached and inline policies, the same for users and roles; IAM returns inline documents URL-encoded. */
+async function policyFacts(
+  attached: { AttachedPolicies?: { PolicyArn?: string }[] },
+  inline: { PolicyNames?: string[] },
+  getInline: (name: string) => Promise<{ PolicyDocument?: string }>,
+) {
+  const inlinePolicies: Record<string, string> = {};
+  for (const name of inline.PolicyNames ?? []) {
+    const document = (await getInline(name)).PolicyDocument;
+    inlinePolicies[name] = document ? decodeURIComponent(document) : '';
+  }
+  return {
+    attachedPolicyArns: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
+    inlinePolicyNames: inline.PolicyNames ?? [],
+    existingRevokePolicy: inlinePolicies[REVOKE_POLICY_NAME],
+    inlinePolicies,
+  };
+}
+
+const tagMap = (tags: { Key?: string; Value?: string }[] | undefined) =>
+  Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
 /** Reads a principal's keys, policies, groups and recent calls through IAM and CloudTrail. */
 export class AwsPrincipalReader implements PrincipalReader {
@@ -41,7 +69,7 @@ export class AwsPrincipalReader implements PrincipalReader {
   ) {}
 
   async userFacts(userName: string): Promise<PrincipalEvidence> {
-    try {
+    return orNoPrincipal(async () => {
       const keys = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
       const accessKeys = await Promise.all(
         (keys.AccessKeyMetadata ?? []).map(async (key) => {
@@ -54,59 +82,33 @@ export class AwsPrincipalReader implements PrincipalReader {
           };
         }),
       );
-      const attached = await this.iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName }));
-      const inline = await this.iam.send(new ListUserPoliciesCommand({ UserName: userName }));
-      const inlinePolicies: Record<string, string> = {};
-      for (const name of inline.PolicyNames ?? []) {
-        const policy = await this.iam.send(
-          new GetUserPolicyCommand({ UserName: userName, PolicyName: name }),
-        );
-        inlinePolicies[name] = decodePolicy(policy.PolicyDocument);
-      }
+      const policies = await policyFacts(
+        await this.iam.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
+        await this.iam.send(new ListUserPoliciesCommand({ UserName: userName })),
+        (name) => this.iam.send(new GetUserPolicyCommand({ UserName: userName, PolicyName: name })),
+      );
       const groups = await this.iam.send(new ListGroupsForUserCommand({ UserName: userName }));
       const tags = await this.iam.send(new ListUserTagsCommand({ UserName: userName }));
       return {
         exists: true,
         accessKeys,
-        attachedPolicyArns: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
-        inlinePolicyNames: inline.PolicyNames ?? [],
-        existingRevokePolicy: inlinePolicies[REVOKE_POLICY_NAME],
+        ...policies,
         groups: (groups.Groups ?? []).map((g) => g.GroupName ?? ''),
-        tags: Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-        inlinePolicies,
+        tags: tagMap(tags.Tags),
       };
-    } catch (error) {
-      if (isNoSuchEntity(error)) return noPrincipal();
-      throw error;
-    }
+    });
   }
 
   async roleFacts(roleName: string): Promise<PrincipalEvidence> {
-    try {
+    return orNoPrincipal(async () => {
       const role = await this.iam.send(new GetRoleCommand({ RoleName: roleName }));
-      const attached = await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
-      const inline = await this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
-      const inlinePolicies: Record<string, string> = {};
-      for (const name of inline.PolicyNames ?? []) {
-        const policy = await this.iam.send(
-          new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }),
-        );
-        inlinePolicies[name] = decodePolicy(policy.PolicyDocument);
-      }
-      return {
-        exists: true,
-        accessKeys: [],
-        attachedPolicyArns: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ''),
-        inlinePolicyNames: inline.PolicyNames ?? [],
-        existingRevokePolicy: inlinePolicies[REVOKE_POLICY_NAME],
-        groups: [],
-        tags: Object.fromEntries((role.Role?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-        inlinePolicies,
-      };
-    } catch (error) {
-      if (isNoSuchEntity(error)) return noPrincipal();
-      throw error;
-    }
+      const policies = await policyFacts(
+        await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName })),
+        await this.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })),
+        (name) => this.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: name })),
+      );
+      return { exists: true, accessKeys: [], ...policies, groups: [], tags: tagMap(role.Role?.Tags) };
+    });
   }
 
   async recentCalls(lookup: { accessKeyId?: string; userName?: string }, since: Date): Promise<RecentCall[]> {
@@ -168,9 +170,8 @@ export class S3EvidenceWriter implements EvidenceWriter {
         }),
       );
     } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
       // A retry of the same execution finds its evidence already there.
-      if (e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412) return;
+      if (isAlreadyWritten(error)) return;
       throw error;
     }
   }

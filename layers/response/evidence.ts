@@ -1,7 +1,7 @@
-import { EVIDENCE_PREFIX, executionName } from './audit';
+import { EVIDENCE_PREFIX } from './audit';
 import { finalisePlan, type PrincipalFacts, type StepPlan } from './plan';
 import type { Decision } from './policy';
-import type { ExecutionRef } from './state';
+import { type ExecutionRef, executionName } from './state';
 
 /**
  * Evidence before acting: the principal's keys, attached and inline policies,
@@ -45,7 +45,7 @@ export interface PrincipalReader {
 }
 
 export interface EvidenceWriter {
-  /** Writes once; returns where. */
+  /** Writes once; writing the same key again (a retry) is a no-op. */
   put(key: string, body: string): Promise<void>;
 }
 

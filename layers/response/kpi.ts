@@ -34,7 +34,7 @@ export interface Kpi {
 /** How a finding came to be labelled a false positive. */
 export const FALSE_POSITIVE_REASONS = ['denied', 'reverted', 'labelled'] as const;
 export function falsePositive(reason: (typeof FALSE_POSITIVE_REASONS)[number]): Kpi {
-  return { name: KPI.falsePositives, unit: 'Count', value: 1, dimension: { name: 'Reason', value: reason } };
+  return count(KPI.falsePositives, { name: 'Reason', value: reason });
 }
 
 /** Neutral labels for finding kinds: metric dimensions and the policy in the environment. */

@@ -166,6 +166,23 @@ function errorText(state: WorkflowState): { error: string; cause: string } | und
   return { error: state.error.Error, cause: state.error.Cause.slice(0, 2000) };
 }
 
+/** The state's error in one line, for people. */
+function errorLine(error: NonNullable<WorkflowState['error']>): string {
+  return `${error.Error}: ${error.Cause.slice(0, 300)}`;
+}
+
+/** The rule as audit records name it. */
+function ruleText(rule: Decision['rule'] | undefined): string | undefined {
+  return rule ? `#${rule.index} ${rule.kind}>=${rule.minSeverity}:${rule.action}` : undefined;
+}
+
+/** The reversible steps of this execution that ran (forward step, its undo). */
+function undoable(state: WorkflowState): [keyof typeof UNDO_STEPS, string][] {
+  return (Object.entries(UNDO_STEPS) as [keyof typeof UNDO_STEPS, string][]).filter(
+    ([forward]) => state.done[DONE_KEYS[forward]] !== undefined,
+  );
+}
+
 /** Steps of this execution that ran, in words, from the state's `done`. */
 function doneSteps(state: WorkflowState, execution: ExecutionRef): string[] {
   const plan = state.evidence?.plan;
@@ -202,9 +219,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       event,
       outcome: decision?.outcome,
       path: decision?.path,
-      rule: decision?.rule
-        ? `#${decision.rule.index} ${decision.rule.kind}>=${decision.rule.minSeverity}:${decision.rule.action}`
-        : undefined,
+      rule: ruleText(decision?.rule),
       decidedBy: state.approval?.approved ? state.approval.approver : (state.requestedBy ?? 'policy'),
       principal: decision?.principal ?? state.finding?.actor.arn,
       dryRun,
@@ -228,9 +243,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       await record('decision', {
         outcome: made.outcome,
         path: made.path,
-        rule: made.rule
-          ? `#${made.rule.index} ${made.rule.kind}>=${made.rule.minSeverity}:${made.rule.action}`
-          : undefined,
+        rule: ruleText(made.rule),
         principal: made.principal,
         dryRun: made.dryRun,
         reason: made.reason,
@@ -372,7 +385,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
     case 'contained': {
       const made = needDecision();
       const done = doneSteps(state, execution);
-      const problems = state.error ? [`${state.error.Error}: ${state.error.Cause.slice(0, 300)}`] : [];
+      const problems = state.error ? [errorLine(state.error)] : [];
       await record('complete', {
         reason: problems.length ? `contained with problems: ${problems.join('; ')}` : 'contained',
         detail: { done },
@@ -402,9 +415,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
     case 'reverted': {
       const made = needDecision();
       const reason = state.undoReason ?? (input.op === 'rolled-back' ? 'rollback' : 'revert');
-      const undone = Object.entries(UNDO_STEPS)
-        .filter(([forward]) => state.done[DONE_KEYS[forward as keyof typeof DONE_KEYS]] !== undefined)
-        .map(([, undo]) => describeStep(undo, plan, execution.arn).change);
+      const undone = undoable(state).map(([, undo]) => describeStep(undo, plan, execution.arn).change);
       await record(input.op === 'rolled-back' ? 'rolled-back' : 'reverted', {
         reason: reason === 'rollback' ? `rolled back after ${state.error?.Error ?? 'a failure'}` : reason,
         error: errorText(state),
@@ -415,7 +426,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
           decision: made,
           executionArn: execution.arn,
           failedStep: input.step ?? 'a step',
-          error: state.error ? `${state.error.Error}: ${state.error.Cause.slice(0, 300)}` : 'unknown error',
+          error: state.error ? errorLine(state.error) : 'unknown error',
           undone,
           reason,
         }),
@@ -433,15 +444,15 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
 
     case 'undo-failed': {
       await record('undo-failed', { step, error: errorText(state) });
-      const instructions = Object.entries(UNDO_STEPS)
-        .filter(([forward]) => state.done[DONE_KEYS[forward as keyof typeof DONE_KEYS]] !== undefined)
-        .map(([forward]) => describeStep(forward, plan, execution.arn).undo ?? forward);
+      const instructions = undoable(state).map(
+        ([forward]) => describeStep(forward, plan, execution.arn).undo ?? forward,
+      );
       await deps.notifier.publish(
         manualActionMessage({
           decision,
           executionArn: execution.arn,
           step,
-          error: state.error ? `${state.error.Error}: ${state.error.Cause.slice(0, 300)}` : 'unknown error',
+          error: state.error ? errorLine(state.error) : 'unknown error',
           instructions,
         }),
       );
@@ -454,25 +465,18 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       const ofFinding = findingIdOfExecution(of);
       const records = await deps.store.query(ofFinding ? { findingId: ofFinding } : { executionArn: of });
       const revert = planRevert(records, of);
-      const labels = state.falsePositive ? ['false-positive'] : [];
-      const entry: AuditRecord = {
-        schemaVersion: AUDIT_SCHEMA_VERSION,
-        at: now.toISOString(),
+      await record('revert-requested', {
         findingId: revert.decision.findingId,
-        executionArn: execution.arn,
-        executionStartedAt: execution.startedAt,
-        sequence: input.record,
-        event: 'revert-requested',
         outcome: revert.decision.outcome,
         path: revert.decision.path,
+        rule: undefined,
         decidedBy: state.requestedBy ?? 'unknown',
         principal: revert.decision.principal,
         dryRun: false,
         reason: [state.reason, ...revert.notes].filter(Boolean).join('; ') || undefined,
-        labels,
-        detail: { revertOf: of, done: Object.keys(revert.done), notes: revert.notes },
-      };
-      await deps.store.append(entry);
+        labels: state.falsePositive ? ['false-positive'] : [],
+        detail: { done: Object.keys(revert.done), notes: revert.notes },
+      });
       if (state.falsePositive) kpis.push(falsePositive('reverted'));
       return {
         result: {

@@ -36,6 +36,9 @@ function header(decision: Decision, executionArn: string): string[] {
   ];
 }
 
+/** Who the response is about, in a subject line. */
+const whom = (decision: Decision) => decision.target?.name ?? decision.principal;
+
 const auditHint = (decision: Decision) => `Audit:      npx honeytrail audit --finding ${decision.findingId}`;
 
 export function approvalMessage(args: {
@@ -48,7 +51,7 @@ export function approvalMessage(args: {
 }): Message {
   const { decision, plan, token } = args;
   return {
-    subject: subject(`Approval needed: contain ${decision.target?.name ?? decision.principal}`),
+    subject: subject(`Approval needed: contain ${whom(decision)}`),
     body: [
       'A response is waiting for your approval.',
       '',
@@ -72,7 +75,7 @@ export function approvalMessage(args: {
 
 export function dryRunMessage(decision: Decision, plan: StepPlan | undefined, executionArn: string): Message {
   return {
-    subject: subject(`Dry run: would contain ${decision.target?.name ?? decision.principal}`),
+    subject: subject(`Dry run: would contain ${whom(decision)}`),
     body: [
       'Dry run: this response was planned and recorded, and nothing was changed.',
       'Set "dryRun": false in the configuration to let it act.',
@@ -129,9 +132,7 @@ export function containedMessage(args: {
   }
   lines.push('', `Undo:       npx honeytrail revert ${args.executionArn}`, auditHint(decision));
   return {
-    subject: subject(
-      `${args.problems.length ? 'Contained with problems' : 'Contained'}: ${decision.target?.name ?? decision.principal}`,
-    ),
+    subject: subject(`${args.problems.length ? 'Contained with problems' : 'Contained'}: ${whom(decision)}`),
     body: lines.join('\n'),
     ...(rotation && plan?.owner ? { owner: plan.owner } : {}),
   };
@@ -165,9 +166,7 @@ export function rolledBackMessage(args: {
         ? 'A health check alarm went off after acting; the response was reverted.'
         : 'The response was reverted on request.';
   return {
-    subject: subject(
-      `${args.reason === 'rollback' ? 'Rolled back' : 'Reverted'}: ${args.decision.target?.name ?? args.decision.principal}`,
-    ),
+    subject: subject(`${args.reason === 'rollback' ? 'Rolled back' : 'Reverted'}: ${whom(args.decision)}`),
     body: [
       what,
       'The principal works as it did before the response.',

@@ -173,12 +173,7 @@ export function isPlantedKeyUse(
   return principal.userName === plantedUser || (decoy.arn !== undefined && decoy.arn === principal.arn);
 }
 
-function plannedActions(
-  path: ResponsePath,
-  target: Target | null,
-  policy: ResponsePolicy,
-  graceMinutes: number,
-): PlannedAction[] {
+function plannedActions(path: ResponsePath, target: Target | null, policy: ResponsePolicy): PlannedAction[] {
   if (!target && path !== 'refresh') return [];
   const who = target ? `${target.kind} ${target.name}` : '';
   const quarantine: PlannedAction = {
@@ -209,7 +204,7 @@ function plannedActions(
         });
         actions.push({
           step: 'delete-old-key',
-          description: `delete access key ${key} ${graceMinutes} minutes after the new key is stored`,
+          description: `delete access key ${key} ${policy.oldKeyGraceMinutes} minutes after the new key is stored`,
           undo: 'none once deleted: until then, revert reactivates it',
         });
       }
@@ -315,7 +310,6 @@ export function decide(
     return notify(`no rule acts on ${finding.kind} findings of ${finding.severity} severity`, target);
   if (rule.action === 'notify') return notify(`rule ${rule.index} says notify only`, target);
 
-  const graceMinutes = policy.oldKeyGraceMinutes;
   let path: ResponsePath;
   if (isPlantedKeyUse(finding, principal, plantedUsers)) path = 'refresh';
   else if (principal.kind === 'user' && principal.accessKeyId?.startsWith('AKIA')) path = 'user-key';
@@ -323,7 +317,7 @@ export function decide(
   else if (principal.kind === 'role') path = 'session';
   else return notify('the finding names no access key to contain', target);
 
-  const actions = plannedActions(path, path === 'refresh' ? null : target, policy, graceMinutes);
+  const actions = plannedActions(path, path === 'refresh' ? null : target, policy);
   const planned = { ...base, path, target: path === 'refresh' ? null : target, actions };
   if (policy.dryRun)
     return { ...planned, outcome: 'dry-run', reason: 'dry run: every action is planned and none executed' };

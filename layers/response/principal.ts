@@ -48,6 +48,23 @@ function lastSegment(path: string): string {
   return path.split('/').filter(Boolean).pop() ?? path;
 }
 
+/** A role, from an assumed-role or a role ARN; its ARN rebuilt as IAM prints it, without the path. */
+function rolePrincipal(
+  actor: Actor,
+  parsed: ParsedArn,
+  account: string | undefined,
+  roleName: string,
+): Extract<Principal, { kind: 'role' }> {
+  return {
+    kind: 'role',
+    arn: actor.arn,
+    account,
+    roleName,
+    roleArn: `arn:${parsed.partition}:iam::${parsed.account ?? ''}:role/${roleName}`,
+    accessKeyId: actor.accessKeyId,
+  };
+}
+
 export function principalOf(actor: Actor): Principal {
   const arn = actor.arn;
   const parsed = parseArn(arn);
@@ -71,25 +88,12 @@ export function principalOf(actor: Actor): Principal {
   if (parsed?.service === 'sts' && parsed.resource.startsWith('assumed-role/')) {
     const [, roleName = '', ...session] = parsed.resource.split('/');
     return {
-      kind: 'role',
-      arn,
-      account,
-      roleName,
-      roleArn: `arn:${parsed.partition}:iam::${parsed.account ?? ''}:role/${roleName}`,
+      ...rolePrincipal(actor, parsed, account, roleName),
       sessionName: actor.sessionName ?? (session.join('/') || undefined),
-      accessKeyId: actor.accessKeyId,
     };
   }
   if (parsed?.service === 'iam' && parsed.resource.startsWith('role/')) {
-    const roleName = lastSegment(parsed.resource.slice('role/'.length));
-    return {
-      kind: 'role',
-      arn,
-      account,
-      roleName,
-      roleArn: `arn:${parsed.partition}:iam::${parsed.account ?? ''}:role/${roleName}`,
-      accessKeyId: actor.accessKeyId,
-    };
+    return rolePrincipal(actor, parsed, account, lastSegment(parsed.resource.slice('role/'.length)));
   }
   return { kind: 'other', arn, type };
 }

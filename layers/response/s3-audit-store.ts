@@ -13,7 +13,7 @@ import {
 } from './audit';
 
 /** True for S3's answer to a conditional write whose object already exists. */
-function isAlreadyWritten(error: unknown): boolean {
+export function isAlreadyWritten(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return (
     e?.name === 'PreconditionFailed' ||

@@ -1,6 +1,7 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { FINDING_EVENT_SOURCE, findingSchema } from '../findings/finding';
+import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE, labelEventDetailSchema } from '../scoring/labels';
 import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import { type RespondInput, responseExecutionName } from './state';
@@ -23,6 +24,11 @@ export class FindingRejected extends Error {
   override readonly name = 'FindingRejected';
 }
 
+/** What is wrong with an event, field by field. */
+function problemsOf(error: z.ZodError): string {
+  return issueLines(error, { root: '(event)' }).join('; ');
+}
+
 export interface ExecutionStarter {
   /** Starts `name`; `duplicate` when an execution of that name already exists. */
   start(name: string, input: RespondInput): Promise<{ executionArn?: string; duplicate: boolean }>;
@@ -33,12 +39,7 @@ export async function startResponse(
   deps: { starter: ExecutionStarter; now: () => Date },
 ): Promise<{ executionName: string; executionArn?: string; duplicate: boolean; kpis: Kpi[] }> {
   const parsed = findingEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
-      .join('; ');
-    throw new FindingRejected(`not a finding event: ${problems}`);
-  }
+  if (!parsed.success) throw new FindingRejected(`not a finding event: ${problemsOf(parsed.error)}`);
   const finding = parsed.data.detail;
   const now = deps.now();
   const name = responseExecutionName(finding.id);
@@ -86,12 +87,7 @@ export function countLabel(event: unknown): { findingId: string; label: string; 
       detail: labelEventDetailSchema,
     })
     .safeParse(event);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
-      .join('; ');
-    throw new FindingRejected(`not a label event: ${problems}`);
-  }
+  if (!parsed.success) throw new FindingRejected(`not a label event: ${problemsOf(parsed.error)}`);
   const { findingId, label } = parsed.data.detail;
   return { findingId, label, kpis: label === 'false-positive' ? [falsePositive('labelled')] : [] };
 }

@@ -26,8 +26,6 @@ export const revertInputSchema = z.object({
   falsePositive: z.boolean().default(false),
 });
 
-export const executionInputSchema = z.discriminatedUnion('mode', [respondInputSchema, revertInputSchema]);
-export type ExecutionInput = z.infer<typeof executionInputSchema>;
 export type RespondInput = z.infer<typeof respondInputSchema>;
 export type RevertInput = z.input<typeof revertInputSchema>;
 
@@ -47,7 +45,6 @@ export const UNDO_STEPS = {
   'attach-quarantine': 'detach-quarantine',
   'revoke-sessions': 'restore-sessions',
 } as const;
-export type UndoStep = (typeof UNDO_STEPS)[keyof typeof UNDO_STEPS];
 
 export const doneSchema = z
   .object({
@@ -110,6 +107,11 @@ export function safeName(value: string): string {
   return value.replace(/[^0-9A-Za-z_-]/g, '_');
 }
 
+/** The name in an execution ARN (its last segment). */
+export function executionName(executionArn: string): string {
+  return executionArn.split(':').pop() ?? executionArn;
+}
+
 export function responseExecutionName(findingId: string): string {
   return `f-${safeName(findingId)}`.slice(0, 80);
 }
@@ -121,7 +123,7 @@ export function revertExecutionName(findingId: string, now: Date): string {
 
 /** The finding id in an execution name made by the two functions above (sanitized as in the name). */
 export function findingIdOfExecution(executionArn: string): string | undefined {
-  const name = executionArn.split(':').pop() ?? '';
+  const name = executionName(executionArn);
   if (name.startsWith('f-')) return name.slice(2) || undefined;
   if (name.startsWith('r-')) return name.slice(2).replace(/-\d+$/, '') || undefined;
   return undefined;

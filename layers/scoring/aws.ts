@@ -1,4 +1,3 @@
-import { gunzipSync } from 'node:zlib';
 import {
   type CloudTrailClient,
   LookupEventsCommand,
@@ -12,8 +11,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { recordsFromText } from '../cloudtrail/reader';
+import { recordsFromText, textOfBytes } from '../cloudtrail/reader';
 import { type WindowJson, windowFromJson, windowToJson } from '../features';
+import { issueLines } from '../runtime/issues';
 import { type Label, labelSchema } from './labels';
 import type {
   HistoryRange,
@@ -138,11 +138,7 @@ export class S3LabelStore implements LabelStore {
         }
         const parsed = labelSchema.safeParse(json);
         if (parsed.success) labels.push(parsed.data);
-        else
-          this.onProblem(
-            object.Key,
-            parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-          );
+        else this.onProblem(object.Key, issueLines(parsed.error).join('; '));
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -166,11 +162,6 @@ export class S3LabelStore implements LabelStore {
   }
 }
 
-function decode(bytes: Uint8Array): string {
-  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
-}
-
 /** A delivered CloudTrail log file, gunzipped. */
 export class S3LogObjects implements LogObjectSource {
   constructor(private readonly s3: S3Client) {}
@@ -178,7 +169,7 @@ export class S3LogObjects implements LogObjectSource {
   async getText(ref: LogObjectRef): Promise<string> {
     try {
       const result = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-      return decode((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+      return textOfBytes((await result.Body?.transformToByteArray()) ?? new Uint8Array());
     } catch (error) {
       throw describeError(error, `GetObject s3://${ref.bucket}/${ref.key}`);
     }
@@ -195,12 +186,14 @@ const day = (date: Date) =>
  */
 export class S3TrailHistory implements HistorySource {
   readonly description: string;
+  private readonly logs: S3LogObjects;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
   ) {
     this.description = `s3://${bucket}/AWSLogs/`;
+    this.logs = new S3LogObjects(s3);
   }
 
   async read(
@@ -216,10 +209,9 @@ export class S3TrailHistory implements HistorySource {
         t <= endMs;
         t += 86_400_000
       ) {
-        for (const key of await this.keys(`${regionPrefix}${day(new Date(t))}`)) {
+        for (const key of await this.list(`${regionPrefix}${day(new Date(t))}`, 'keys')) {
           if (options.shouldStop()) return { truncated: true };
-          const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-          const text = decode((await object.Body?.transformToByteArray()) ?? new Uint8Array());
+          const text = await this.logs.getText({ bucket: this.bucket, key });
           for (const record of recordsFromText(text, `s3://${this.bucket}/${key}`, options.onProblem)) {
             const time = Date.parse(record.eventTime);
             if (time >= startMs && time < endMs) onRecord(record);
@@ -230,46 +222,38 @@ export class S3TrailHistory implements HistorySource {
     return { truncated: false };
   }
 
-  private async children(prefix: string): Promise<string[]> {
-    const prefixes: string[] = [];
+  /** Every object key under `prefix`, or its sub-prefixes (one level, `/`-delimited), sorted. */
+  private async list(prefix: string, what: 'keys' | 'children'): Promise<string[]> {
+    const found: string[] = [];
     let token: string | undefined;
     do {
       const page = await this.s3.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: prefix,
-          Delimiter: '/',
+          ...(what === 'children' && { Delimiter: '/' }),
           ContinuationToken: token,
         }),
       );
-      for (const common of page.CommonPrefixes ?? []) if (common.Prefix) prefixes.push(common.Prefix);
+      const names =
+        what === 'children'
+          ? (page.CommonPrefixes ?? []).map((common) => common.Prefix)
+          : (page.Contents ?? []).map((object) => object.Key);
+      for (const name of names) if (name) found.push(name);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return prefixes.sort();
-  }
-
-  private async keys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys.sort();
+    return found.sort();
   }
 
   private async regionPrefixes(): Promise<string[]> {
     const accounts: string[] = [];
-    for (const top of await this.children('AWSLogs/')) {
+    for (const top of await this.list('AWSLogs/', 'children')) {
       const name = top.slice('AWSLogs/'.length, -1);
-      if (/^o-[a-z0-9]+$/.test(name)) accounts.push(...(await this.children(top)));
+      if (/^o-[a-z0-9]+$/.test(name)) accounts.push(...(await this.list(top, 'children')));
       else accounts.push(top);
     }
     const regions: string[] = [];
-    for (const account of accounts) regions.push(...(await this.children(`${account}CloudTrail/`)));
+    for (const account of accounts) regions.push(...(await this.list(`${account}CloudTrail/`, 'children')));
     return regions;
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE } from './labels';
 import type { LabelStore, LogObjectRef, TrainingStatus } from './ports';
 import {
@@ -57,9 +58,7 @@ export function logObjectsOf(body: string): LogObjectRef[] {
   }
   const parsed = s3NotificationSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(
-      `message body is not an S3 notification: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    throw new Error(`message body is not an S3 notification: ${issueLines(parsed.error).join('; ')}`);
   }
   if (parsed.data.Event === 's3:TestEvent') return [];
   return (parsed.data.Records ?? [])

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { principalKeyOf } from '../features';
+import { issueLines } from '../runtime/issues';
 
 /**
  * Feedback on findings: a person says a finding was a true positive (an attack,
@@ -35,7 +37,6 @@ export type LabelsFile = z.infer<typeof labelsFileSchema>;
  */
 export const FINDING_LABELLED_DETAIL_TYPE = 'Finding Labelled';
 export const labelEventDetailSchema = labelSchema.extend({ labelledAt: z.string().optional() });
-export type LabelEventDetail = z.infer<typeof labelEventDetailSchema>;
 
 export function emptyLabels(): LabelsFile {
   return { version: LABELS_FILE_VERSION, labels: [] };
@@ -45,9 +46,7 @@ export function emptyLabels(): LabelsFile {
 export function parseLabels(json: unknown, source: string): LabelsFile {
   const result = labelsFileSchema.safeParse(json);
   if (result.success) return result.data;
-  const reasons = result.error.issues.map(
-    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
-  );
+  const reasons = issueLines(result.error, { root: '(root)' });
   throw new Error(`${source} is not a labels file: ${reasons.join('; ')}`);
 }
 
@@ -130,7 +129,7 @@ export function labelledWindowOf(finding: {
   if (finding.kind !== 'anomaly' || !finding.score) return {};
   const { accessKeyId, arn } = finding.actor;
   return {
-    principalKey: accessKeyId?.startsWith('AKIA') ? accessKeyId : arn,
+    principalKey: principalKeyOf(accessKeyId, arn),
     windowStart: finding.score.windowStart,
     windowEnd: finding.score.windowEnd,
   };

@@ -15,6 +15,7 @@ import {
   parseModel,
   serializeModel,
 } from '../forest';
+import { issueLines } from '../runtime/issues';
 
 /**
  * The activity model: an isolation forest over principal-window features, plus
@@ -112,10 +113,7 @@ export function parseActivityModel(json: unknown): ActivityModel {
   const forest = parseModel(json);
   const parsed = activityMetaSchema.safeParse(forest.meta?.meta?.activity);
   if (!parsed.success) {
-    const reasons = parsed.error.issues.map((issue) => {
-      const path = ['meta', 'activity', ...issue.path.map(String)].join('.');
-      return `${path}: ${issue.message}`;
-    });
+    const reasons = issueLines(parsed.error, { prefix: ['meta', 'activity'] });
     throw new ModelFileError(`invalid activity model: ${reasons.join('; ')}`);
   }
   const meta = parsed.data;

@@ -2,6 +2,7 @@ import { type ReadProblem, recordsFromText } from '../cloudtrail/reader';
 import { mergeWindows, WindowBuilder, windowsOf } from '../features';
 import type { FindingSink } from '../findings/publish';
 import { ModelFileError } from '../forest';
+import { issueLines } from '../runtime/issues';
 import { anomalyFinding } from './findings';
 import { type Label, labelEventDetailSchema } from './labels';
 import { type ActivityModel, parseActivityModelText, serializeActivityModel } from './model';
@@ -224,6 +225,10 @@ const MAX_SAVE_ATTEMPTS = 6;
 /** Windows are kept two days past their end: CloudTrail delivers late, rarely by more. */
 const WINDOW_TTL_MS = 2 * 86_400_000;
 
+function expiryOf(window: StoredWindow['window']): number {
+  return window.windowStart + window.windowMinutes * 60_000 + WINDOW_TTL_MS;
+}
+
 /**
  * Scores the principal-windows one log file touches. A window spans many log
  * files (one every few minutes per region), so the file's records are merged
@@ -283,7 +288,7 @@ async function mergeIntoStore(
   sourceId: string,
   deps: ScoringDeps,
 ): Promise<StoredWindow> {
-  const expiresAt = fresh.windowStart + fresh.windowMinutes * 60_000 + WINDOW_TTL_MS;
+  const expiresAt = expiryOf(fresh);
   for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
     const current = await deps.windows.load(fresh.principal.key, fresh.windowStart);
     if (current?.sources.includes(sourceId)) return current;
@@ -304,7 +309,7 @@ async function mergeIntoStore(
 }
 
 async function markReported(window: StoredWindow, deps: ScoringDeps): Promise<void> {
-  const expiresAt = window.window.windowStart + window.window.windowMinutes * 60_000 + WINDOW_TTL_MS;
+  const expiresAt = expiryOf(window.window);
   let current: StoredWindow | undefined = window;
   for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS && current; attempt++) {
     if (current.reportedAt) return;
@@ -326,9 +331,7 @@ async function markReported(window: StoredWindow, deps: ScoringDeps): Promise<vo
 export async function storeLabel(detail: unknown, eventTime: string, labels: LabelStore): Promise<Label> {
   const parsed = labelEventDetailSchema.safeParse(detail);
   if (!parsed.success) {
-    const reasons = parsed.error.issues.map(
-      (issue) => `detail.${issue.path.map(String).join('.')}: ${issue.message}`,
-    );
+    const reasons = issueLines(parsed.error, { prefix: ['detail'] });
     throw new Error(`Finding Labelled event not stored: ${reasons.join('; ')}`);
   }
   const label: Label = { ...parsed.data, labelledAt: parsed.data.labelledAt ?? eventTime };

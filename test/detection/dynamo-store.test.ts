@@ -190,6 +190,9 @@ describe('DynamoTouchStore key use (unlogged-use check)', () => {
       .on(UpdateCommand)
       .rejects(new ConditionalCheckFailedException({ message: 'older', $metadata: {} }));
     await store.recordKeyUse('AKIAQ3EGWSXRLIVE0001', T);
+    const write = dynamo.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(write.Key).toEqual({ pk: 'key-use#AKIAQ3EGWSXRLIVE0001', sk: 'last' });
+    expect(write.ConditionExpression).toBe('attribute_not_exists(lastSeen) OR lastSeen < :t');
     dynamo.on(GetCommand).resolves({ Item: { lastSeen: T } });
     expect(await store.lastKeyUse('AKIAQ3EGWSXRLIVE0001')).toBe(T);
     dynamo.on(GetCommand).resolves({});

@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runProgram } from '../../bin/cli';
 import { type DrillHooks, registerDrill } from '../../bin/commands/drill';
 import { runDrill } from '../../layers/drill/runner';
 import { defaultScenario, parseScenario } from '../../layers/drill/scenario';
@@ -18,20 +19,11 @@ import { captureOutput, honeytrail } from '../helpers/cli';
 const dir = mkdtempSync(join(tmpdir(), 'drill-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The drill command alone, with test hooks, mapping errors to exit codes as bin/cli.ts does. */
+/** The drill command alone, with test hooks, run as bin/cli.ts runs the whole program. */
 async function drillWith(hooks: DrillHooks, ...args: string[]) {
-  return captureOutput(async () => {
-    const program = new Command('honeytrail').exitOverride();
-    registerDrill(program, hooks);
-    try {
-      await program.parseAsync(['node', 'honeytrail', 'drill', ...args]);
-      return 0;
-    } catch (error) {
-      if (error instanceof CommanderError) return error.exitCode;
-      process.stderr.write(`honeytrail: ${(error as Error).message}\n`);
-      return 1;
-    }
-  });
+  const program = new Command('honeytrail').exitOverride();
+  registerDrill(program, hooks);
+  return captureOutput(() => runProgram(program, ['node', 'honeytrail', 'drill', ...args]));
 }
 
 type Kpis = {

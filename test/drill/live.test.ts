@@ -143,7 +143,7 @@ describe('live drill: refusals (nothing is created)', () => {
     );
     const attempt = runLiveDrill({ config: parseConfig({}), ...fast });
     await expect(attempt).rejects.toBeInstanceOf(LiveDrillRefused);
-    await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
+    await expect(attempt).rejects.toThrow(
       /stack platform-shared-services is not deployed in account 111122223333, region us-east-1: deploy it with "npx cdk deploy" first/,
     );
     expect(iam.calls()).toHaveLength(0);

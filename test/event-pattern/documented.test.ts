@@ -5,6 +5,7 @@ import {
   matchesPattern,
   validatePattern,
 } from '../../layers/event-pattern';
+import { OPERATORS as OPERATOR_NAMES, OR_KEY } from '../../layers/event-pattern/parse';
 
 /**
  * Examples from AWS's documentation and the event-ruler README, each citing its
@@ -727,17 +728,7 @@ describe('documented EventBridge examples', () => {
 
   it('covers every operator', () => {
     const text = JSON.stringify(table.map((c) => c.pattern));
-    for (const op of [
-      'prefix',
-      'suffix',
-      'equals-ignore-case',
-      'wildcard',
-      'anything-but',
-      'numeric',
-      'exists',
-      'cidr',
-      '$or',
-    ]) {
+    for (const op of [...OPERATOR_NAMES, OR_KEY]) {
       expect(text).toContain(`"${op}"`);
     }
   });

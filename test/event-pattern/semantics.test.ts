@@ -204,6 +204,9 @@ describe('API', () => {
     const pattern = { source: ['aws.s3'] };
     expect(matchesPattern(pattern, { source: 'aws.s3' })).toBe(true);
     expect(matchesPattern(pattern, { source: 'aws.ec2' })).toBe(false);
+    // Compiled on first use: a later change to the same object is not seen.
+    pattern.source = ['aws.ec2'];
+    expect(matchesPattern(pattern, { source: 'aws.s3' })).toBe(true);
     expect(() => matchesPattern({ source: 'x' }, {})).toThrow(EventPatternError);
   });
 

@@ -9,16 +9,9 @@ export const TEST_ACCOUNT = '111122223333';
  * config. `template()` synthesizes the main stack; call either it or `app.synth()`.
  */
 export function synthApp(config: HoneytrailConfigInput = {}, options: { nag?: boolean } = {}) {
-  const previous = process.env.CDK_DEFAULT_ACCOUNT;
-  process.env.CDK_DEFAULT_ACCOUNT = TEST_ACCOUNT;
-  try {
-    const built = buildApp(
-      { context: { 'aws:cdk:bundling-stacks': [], honeytrail: config } },
-      { nag: options.nag ?? false },
-    );
-    return { ...built, template: () => Template.fromStack(built.main) };
-  } finally {
-    if (previous === undefined) delete process.env.CDK_DEFAULT_ACCOUNT;
-    else process.env.CDK_DEFAULT_ACCOUNT = previous;
-  }
+  const built = buildApp(
+    { context: { 'aws:cdk:bundling-stacks': [], honeytrail: config } },
+    { nag: options.nag ?? false, account: TEST_ACCOUNT },
+  );
+  return { ...built, template: () => Template.fromStack(built.main) };
 }

@@ -21,10 +21,7 @@ function variables(fn: { Properties?: Record<string, unknown> }): Record<string,
 }
 
 function functionNamed(t: Template, handlerEnvKey: string) {
-  const found = analytics(t, 'AWS::Lambda::Function').find(([, r]) => {
-    const variables = (r.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
-    return handlerEnvKey in variables;
-  });
+  const found = analytics(t, 'AWS::Lambda::Function').find(([, r]) => handlerEnvKey in variables(r));
   if (!found) throw new Error(`no analytics function with ${handlerEnvKey}`);
   return found;
 }

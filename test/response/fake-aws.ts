@@ -164,6 +164,25 @@ export class FakeAws {
       if (!key) throw sdkError('NoSuchEntityException', `The Access Key with id ${id} cannot be found.`);
       return key;
     };
+    // Users and roles hold policies alike.
+    const attach = (p: FakeRole, arn = '') => {
+      if (!p.attached.includes(arn)) p.attached.push(arn);
+      return {};
+    };
+    const detach = (p: FakeRole, arn = '') => {
+      if (!p.attached.includes(arn)) throw sdkError('NoSuchEntityException', 'Policy is not attached');
+      p.attached = p.attached.filter((a) => a !== arn);
+      return {};
+    };
+    const putInline = (p: FakeRole, name = '', document = '') => {
+      p.inline[name] = document;
+      return {};
+    };
+    const deleteInline = (p: FakeRole, name = '') => {
+      if (!(name in p.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
+      delete p.inline[name];
+      return {};
+    };
     const on =
       <I, O>(name: string, fake: (input: I) => O) =>
       (input: I) => {
@@ -291,71 +310,51 @@ export class FakeAws {
       )
       .on(AttachUserPolicyCommand)
       .callsFake(
-        on('AttachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) => {
-          const u = user(i.UserName);
-          if (!u.attached.includes(i.PolicyArn ?? '')) u.attached.push(i.PolicyArn ?? '');
-          return {};
-        }),
+        on('AttachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) =>
+          attach(user(i.UserName), i.PolicyArn),
+        ),
       )
       .on(DetachUserPolicyCommand)
       .callsFake(
-        on('DetachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) => {
-          const u = user(i.UserName);
-          if (!u.attached.includes(i.PolicyArn ?? ''))
-            throw sdkError('NoSuchEntityException', 'Policy is not attached');
-          u.attached = u.attached.filter((a) => a !== i.PolicyArn);
-          return {};
-        }),
+        on('DetachUserPolicy', (i: { UserName?: string; PolicyArn?: string }) =>
+          detach(user(i.UserName), i.PolicyArn),
+        ),
       )
       .on(AttachRolePolicyCommand)
       .callsFake(
-        on('AttachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) => {
-          const r = role(i.RoleName);
-          if (!r.attached.includes(i.PolicyArn ?? '')) r.attached.push(i.PolicyArn ?? '');
-          return {};
-        }),
+        on('AttachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) =>
+          attach(role(i.RoleName), i.PolicyArn),
+        ),
       )
       .on(DetachRolePolicyCommand)
       .callsFake(
-        on('DetachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) => {
-          const r = role(i.RoleName);
-          if (!r.attached.includes(i.PolicyArn ?? ''))
-            throw sdkError('NoSuchEntityException', 'Policy is not attached');
-          r.attached = r.attached.filter((a) => a !== i.PolicyArn);
-          return {};
-        }),
+        on('DetachRolePolicy', (i: { RoleName?: string; PolicyArn?: string }) =>
+          detach(role(i.RoleName), i.PolicyArn),
+        ),
       )
       .on(PutUserPolicyCommand)
       .callsFake(
-        on('PutUserPolicy', (i: { UserName?: string; PolicyName?: string; PolicyDocument?: string }) => {
-          user(i.UserName).inline[i.PolicyName ?? ''] = i.PolicyDocument ?? '';
-          return {};
-        }),
+        on('PutUserPolicy', (i: { UserName?: string; PolicyName?: string; PolicyDocument?: string }) =>
+          putInline(user(i.UserName), i.PolicyName, i.PolicyDocument),
+        ),
       )
       .on(PutRolePolicyCommand)
       .callsFake(
-        on('PutRolePolicy', (i: { RoleName?: string; PolicyName?: string; PolicyDocument?: string }) => {
-          role(i.RoleName).inline[i.PolicyName ?? ''] = i.PolicyDocument ?? '';
-          return {};
-        }),
+        on('PutRolePolicy', (i: { RoleName?: string; PolicyName?: string; PolicyDocument?: string }) =>
+          putInline(role(i.RoleName), i.PolicyName, i.PolicyDocument),
+        ),
       )
       .on(DeleteUserPolicyCommand)
       .callsFake(
-        on('DeleteUserPolicy', (i: { UserName?: string; PolicyName?: string }) => {
-          const u = user(i.UserName);
-          if (!((i.PolicyName ?? '') in u.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
-          delete u.inline[i.PolicyName ?? ''];
-          return {};
-        }),
+        on('DeleteUserPolicy', (i: { UserName?: string; PolicyName?: string }) =>
+          deleteInline(user(i.UserName), i.PolicyName),
+        ),
       )
       .on(DeleteRolePolicyCommand)
       .callsFake(
-        on('DeleteRolePolicy', (i: { RoleName?: string; PolicyName?: string }) => {
-          const r = role(i.RoleName);
-          if (!((i.PolicyName ?? '') in r.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
-          delete r.inline[i.PolicyName ?? ''];
-          return {};
-        }),
+        on('DeleteRolePolicy', (i: { RoleName?: string; PolicyName?: string }) =>
+          deleteInline(role(i.RoleName), i.PolicyName),
+        ),
       );
 
     secrets

@@ -19,6 +19,7 @@ import {
   type StackTemplate,
   stateMachineOf,
 } from '../../layers/drill/template';
+import { executionName } from '../../layers/response/state';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 import { FakeAws } from './fake-aws';
 
@@ -209,9 +210,13 @@ export class LocalWorkflow {
 
   /** Starts an execution directly (what StartExecution does), e.g. without a mocked Step Functions. */
   startLocal(name: string, input: unknown): string {
-    const arn = `arn:aws:states:${REGION}:${TEST_ACCOUNT}:execution:${this.stateMachineArn.split(':').pop()}:${name}`;
+    const arn = this.executionArnOf(name);
     this.start(arn, name, structuredClone(input));
     return arn;
+  }
+
+  private executionArnOf(name: string): string {
+    return `arn:aws:states:${REGION}:${TEST_ACCOUNT}:execution:${this.stateMachineArn.split(':').pop()}:${name}`;
   }
 
   async settled(executionArn: string): Promise<RunResult> {
@@ -222,7 +227,7 @@ export class LocalWorkflow {
 
   /** Waits until an execution is waiting for approval; returns its token. */
   async awaitingApproval(executionArn: string): Promise<string> {
-    const name = executionArn.split(':').pop() ?? '';
+    const name = executionName(executionArn);
     const token = tokenOf(name);
     for (let i = 0; i < 400 && !this.approvals.has(token); i++) {
       const execution = this.executions.get(executionArn);
@@ -253,7 +258,7 @@ export class LocalWorkflow {
             name: 'StateMachineDoesNotExist',
           });
         const name = input.name ?? `exec-${++this.counter}`;
-        const arn = `arn:aws:states:${REGION}:${TEST_ACCOUNT}:execution:${this.stateMachineArn.split(':').pop()}:${name}`;
+        const arn = this.executionArnOf(name);
         if (this.executions.has(arn))
           throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${arn}'`, $metadata: {} });
         this.start(arn, name, JSON.parse(input.input ?? '{}'));
