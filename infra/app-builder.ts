@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { centralBusName } from '../layers/config/names';
-import { allRegions, type HoneytrailConfig, parseConfig } from '../layers/config/schema';
+import { allRegions, ConfigError, type HoneytrailConfig, parseConfig } from '../layers/config/schema';
+import { readJsonFile } from '../layers/runtime/json-file';
 import { MainStack } from './stacks/main-stack';
 import { RegionalStack } from './stacks/regional-stack';
 
@@ -15,15 +15,30 @@ export interface HoneytrailApp {
   regional: RegionalStack[];
 }
 
-/** The config from the app's context: `honeytrailConfig` (a file) wins over `honeytrail`. */
+/**
+ * The config from the app's context: `honeytrailConfig` (a file) wins over `honeytrail`.
+ * A file or a `-c` value that is not JSON fails naming the file or the context key.
+ */
 export function configFromContext(app: App): HoneytrailConfig {
   const file = app.node.tryGetContext('honeytrailConfig');
   if (typeof file === 'string') {
-    return parseConfig(JSON.parse(readFileSync(resolve(file), 'utf8')), file);
+    return parseConfig(readJsonFile(resolve(file), 'config file', configError), file);
   }
   const raw = app.node.tryGetContext('honeytrail');
   // `-c honeytrail='{"...":...}'` on the command line arrives as a string.
-  return parseConfig(typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {}), 'context.honeytrail');
+  return parseConfig(typeof raw === 'string' ? parseContextJson(raw) : (raw ?? {}), 'context.honeytrail');
+}
+
+const configError = (message: string) => new ConfigError(`invalid configuration:\n  ${message}`);
+
+function parseContextJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw configError(
+      `context.honeytrail: expected a JSON object, but it is not valid JSON: ${(error as Error).message} (got ${JSON.stringify(text)})`,
+    );
+  }
 }
 
 /**

@@ -289,7 +289,8 @@ export class ActivityAnalytics extends Construct {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       "Topic.grantPublish on the encrypted findings topic: the action set is CDK's, the resource is that one key.",
     );
-    notifications.bus.grantPutEventsTo(role);
+    // A detector: exempt from the bus policy's Deny on findings.
+    notifications.allowPublishFindings(role);
     if (config.detection.securityHub) {
       const stack = Stack.of(this);
       role.addToPolicy(

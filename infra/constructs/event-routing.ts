@@ -189,7 +189,8 @@ export class EventRouting extends Construct {
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         "Topic.grantPublish on the encrypted findings topic: the action set is CDK's, the resource is that one key.",
       );
-      bus.grantPutEventsTo(fn.role);
+      // Detectors: exempt from the bus policy's Deny on findings.
+      notifications.allowPublishFindings(fn.role);
       if (config.detection.securityHub) {
         fn.role.addToPolicy(
           new iam.PolicyStatement({

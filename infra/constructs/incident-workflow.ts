@@ -19,7 +19,9 @@ import { FALSE_POSITIVE_REASONS, KIND_LABELS, KPI } from '../../layers/response/
 import type { LedgerOp } from '../../layers/response/ledger';
 import { quarantinePolicyArn } from '../../layers/response/plan';
 import { encodePolicy, REVOKE_POLICY_NAME, responsePolicy } from '../../layers/response/policy';
+import { REFUSAL_REASONS, REFUSED_PREFIX } from '../../layers/response/refusals';
 import { FINDING_LABELLED_DETAIL_TYPE } from '../../layers/scoring/labels';
+import { roleIamPath } from '../aspects/role-path';
 import { acknowledge, nagResource } from '../nag/acknowledge';
 import { HouseFunction } from './house-function';
 import type { Notifications } from './notifications';
@@ -182,8 +184,16 @@ export class IncidentWorkflow extends Construct {
       handlerDir: 'respond-start',
       serviceName: SERVICE_NAME,
       description: 'Starts access reviews from platform events',
-      environment: { WORKFLOW_ARN: stateMachineArn },
+      environment: {
+        WORKFLOW_ARN: stateMachineArn,
+        // Findings are checked against the detectors' records; refusals are kept and mailed.
+        STATE_TABLE: props.state.table.tableName,
+        RECORDS_BUCKET: this.records.bucketName,
+        TOPIC_ARN: props.notifications.topic.topicArn,
+      },
     });
+    // Reads the detectors' records, writes none: it must not be able to vouch for a finding.
+    props.state.allowRead(this.intake.role);
 
     this.grantRecords();
     this.grantLedger(props.notifications);
@@ -272,6 +282,7 @@ export class IncidentWorkflow extends Construct {
     };
     put(this.ledger.role, AUDIT_PREFIX);
     put(this.evidence.role, EVIDENCE_PREFIX);
+    put(this.intake.role, REFUSED_PREFIX);
     // The ledger reads audit records back to plan a revert.
     this.ledger.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -289,6 +300,7 @@ export class IncidentWorkflow extends Construct {
     for (const [role, prefix] of [
       [this.ledger.role, AUDIT_PREFIX],
       [this.evidence.role, EVIDENCE_PREFIX],
+      [this.intake.role, REFUSED_PREFIX],
     ] as const) {
       acknowledge(
         role,
@@ -304,6 +316,11 @@ export class IncidentWorkflow extends Construct {
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [notifications.topic.topicArn] }),
     );
     notifications.key.grant(this.ledger.role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    // The intake mails refused findings.
+    this.intake.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [notifications.topic.topicArn] }),
+    );
+    notifications.key.grant(this.intake.role, 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 
   private grantEvidence(): void {
@@ -466,13 +483,17 @@ export class IncidentWorkflow extends Construct {
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'False positives labelled, dry-run plans, duplicates',
+        title: 'False positives labelled, dry-run plans, duplicates, rejected',
         left: [
           ...FALSE_POSITIVE_REASONS.map((reason) =>
             metric(KPI.falsePositives, 'Sum', { name: 'Reason', value: reason }),
           ),
           ...kinds.map((kind) => metric(KPI.dryRunPlans, 'Sum', { name: 'Kind', value: kind })),
           ...kinds.map((kind) => metric(KPI.duplicateFindings, 'Sum', { name: 'Kind', value: kind })),
+          // Finding events no detector recorded (layers/response/refusals.ts): each is also mailed.
+          ...Object.values(REFUSAL_REASONS).map((reason) =>
+            metric(KPI.rejectedFindings, 'Sum', { name: 'Reason', value: reason }),
+          ),
         ],
         width: 12,
       }),
@@ -494,19 +515,22 @@ export class IncidentWorkflow extends Construct {
 }
 
 /**
- * The stack's own roles for the policy: every role's ARN while they fit the
- * function's 4 KB environment; beyond that the pattern CloudFormation's
- * generated role names follow (stack name first).
+ * The stack's own roles for the policy gate: every role's ARN while they fit the
+ * function's 4 KB environment; beyond that patterns. The IAM Deny protects them
+ * by their path whatever their names (protectedIamArns); the gate compares
+ * actors, and an assumed-role ARN drops the path, so the second pattern is the
+ * name prefix CloudFormation's generated names usually carry.
  */
 const MAX_LISTED_ROLES = 25;
 function ownRoleEntries(stack: Stack, config: HoneytrailConfig): string[] {
   const roles = stackRoleArns(stack);
   if (roles.length <= MAX_LISTED_ROLES) return roles;
+  const iamArn = (resource: string) => `arn:${stack.partition}:iam::${stack.account}:${resource}`;
   Annotations.of(stack).addWarningV2(
     'response:many-roles',
-    `${roles.length} roles: the response protects them by the pattern role/${config.stackName}-*`,
+    `${roles.length} roles: the policy gate matches them by pattern (role${roleIamPath(config)}*, role/${config.stackName}-*); the IAM Deny by path`,
   );
-  return [`arn:${stack.partition}:iam::${stack.account}:role/${config.stackName}-*`];
+  return [iamArn(`role${roleIamPath(config)}*`), iamArn(`role/${config.stackName}-*`)];
 }
 
 /** Every IAM role of the stack (L2 and CDK's own providers'), as ARN tokens. */
@@ -525,12 +549,14 @@ function stackLogicalId(construct: Construct): string {
 
 /**
  * IAM resources the response must never change, denied explicitly: the deployer
- * (CDK bootstrap roles), the stack's own roles (CloudFormation names them after
- * the stack) and the configured protected principals that are IAM ARNs.
+ * (CDK bootstrap roles), the stack's own roles (every role of the app has the
+ * path roleIamPath, set by the RolePath aspect, so `role/<path>/*` covers them
+ * whatever their generated names) and the configured protected principals that
+ * are IAM ARNs.
  */
 export function protectedIamArns(stack: Stack, config: HoneytrailConfig): string[] {
   const iamArn = (resource: string) => `arn:${stack.partition}:iam::${stack.account}:${resource}`;
-  const arns = [iamArn('role/cdk-*'), iamArn(`role/${config.stackName}-*`)];
+  const arns = [iamArn('role/cdk-*'), iamArn(`role${roleIamPath(config)}*`)];
   for (const entry of config.response.protectedPrincipals) {
     const assumed = /^arn:([a-z-]+):sts::(\d{12}|\*):assumed-role\/([^/]+)/.exec(entry);
     if (assumed)

@@ -1,8 +1,9 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { auditTrailName, centralBusName } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { type DecoyPlan, decoyNames, planDecoys } from '../../layers/decoys/catalogue';
+import { RolePath, roleIamPath } from '../aspects/role-path';
 import { ActivityAnalytics } from '../constructs/activity-analytics';
 import { AuditTrail } from '../constructs/audit-trail';
 import { DecoyFleet } from '../constructs/decoy-fleet';
@@ -36,6 +37,7 @@ export class MainStack extends Stack {
   constructor(scope: Construct, id: string, props: MainStackProps) {
     super(scope, id, props);
     const { config } = props;
+    Aspects.of(this).add(new RolePath(roleIamPath(config)));
     this.plan = planDecoys(config, { account: this.account, region: this.region, partition: this.partition });
     const names = decoyNames(config, this.account, this.region);
 

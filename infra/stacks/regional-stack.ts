@@ -1,9 +1,10 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { planDecoys } from '../../layers/decoys/catalogue';
 import { buildDetectionRules, type DetectionContext, type DetectionRule } from '../../layers/detection/rules';
+import { RolePath, roleIamPath } from '../aspects/role-path';
 import { deadLetterQueue, detectionContext, forwardingRules } from '../constructs/event-routing';
 
 export interface RegionalStackProps extends StackProps {
@@ -34,6 +35,7 @@ export class RegionalStack extends Stack {
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, props);
     const { config } = props;
+    Aspects.of(this).add(new RolePath(roleIamPath(config)));
     // The decoys live in the home region; only the account and partition come from here.
     const plan = planDecoys(config, {
       account: this.account,

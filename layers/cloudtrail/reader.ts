@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { issueLines } from '../runtime/issues';
-import { type CloudTrailRecord, cloudTrailRecordSchema } from './record';
+import { type CloudTrailRecord, cloudTrailRecordSchema, parseEventTime } from './record';
 
 /**
  * Reads CloudTrail records in every shape they are commonly kept in:
@@ -22,7 +22,13 @@ import { type CloudTrailRecord, cloudTrailRecordSchema } from './record';
  */
 
 /** Something the reader could not turn into a record: which file, where in it, why. */
-export type ReadProblem = { source: string; location: string; message: string };
+export type ReadProblem = {
+  source: string;
+  location: string;
+  message: string;
+  /** In a log file read with logFileRecords: the record's index in `Records`. */
+  recordIndex?: number;
+};
 
 export type ReadProgress = { bytesRead: number; bytesTotal: number; records: number };
 
@@ -110,6 +116,68 @@ export function recordsFromText(text: string, source: string, onProblem?: Proble
   }
   recordsOfValue(document, '', source, push, report);
   return records;
+}
+
+/**
+ * A delivered log file that cannot be read as one: broken gzip, not JSON, or no
+ * `Records` array. Unlike a bad record it says nothing about which records were
+ * lost, so the file is not scored at all (the caller retries it or keeps it).
+ */
+export class UnreadableLogFileError extends Error {
+  override readonly name = 'UnreadableLogFileError';
+  constructor(
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`${source}: ${reason}`);
+  }
+}
+
+/** A delivered log file's bytes as text, gunzipped if they are gzip; broken gzip throws UnreadableLogFileError. */
+export function logFileText(bytes: Uint8Array, source: string): string {
+  try {
+    return textOfBytes(bytes);
+  } catch (error) {
+    throw new UnreadableLogFileError(source, `cannot be decompressed: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The records of one CloudTrail log file as CloudTrail delivers it to S3:
+ * `{"Records":[...]}`, nothing else. A file of another shape throws
+ * UnreadableLogFileError; a record that cannot be read is reported with its index
+ * (`Records[3]`, `recordIndex: 3`) and skipped, and the rest are returned.
+ */
+export function logFileRecords(text: string, source: string, onProblem: ProblemSink): CloudTrailRecord[] {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new UnreadableLogFileError(source, `not JSON: ${(error as Error).message}`);
+  }
+  const records = isObject(document) ? document.Records : undefined;
+  if (!Array.isArray(records)) {
+    const what = isObject(document)
+      ? records === undefined
+        ? 'no Records field'
+        : `Records is ${describe(records)}`
+      : describe(document);
+    throw new UnreadableLogFileError(
+      source,
+      `not a CloudTrail log file: expected {"Records":[...]}, got ${what}`,
+    );
+  }
+  const found: CloudTrailRecord[] = [];
+  records.forEach((item, index) => {
+    toRecord(
+      item,
+      `Records[${index}]`,
+      source,
+      (record) => found.push(record),
+      (problem) => onProblem({ ...problem, recordIndex: index }),
+    );
+  });
+  return found;
 }
 
 function isJson(text: string): boolean {
@@ -216,11 +284,11 @@ function toRecord(value: unknown, location: string, source: string, push: Record
   const result = cloudTrailRecordSchema.safeParse(normalized(withoutPantherFields(value)));
   if (result.success) {
     // Every consumer windows, sorts or matches on the time: a record without one is unreadable.
-    if (Number.isNaN(Date.parse(result.data.eventTime))) {
+    if (parseEventTime(result.data.eventTime) === undefined) {
       report({
         source,
         location,
-        message: `not a CloudTrail record: eventTime: not a date (${JSON.stringify(result.data.eventTime.slice(0, 40))})`,
+        message: `not a CloudTrail record: eventTime: not a date from 1970 to 9999 (${JSON.stringify(result.data.eventTime.slice(0, 40))})`,
       });
       return;
     }
@@ -304,6 +372,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `a string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }
 

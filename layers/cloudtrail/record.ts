@@ -74,6 +74,35 @@ export const cloudTrailRecordSchema = z
 export type CloudTrailRecord = z.infer<typeof cloudTrailRecordSchema>;
 
 /**
+ * The event times accepted: four-digit years from 1970. A time JavaScript parses
+ * but that lies outside (`+275760-09-13T00:00:00Z`, the last date it can hold)
+ * breaks window arithmetic and date formatting downstream, so it is no time at all.
+ */
+const EARLIEST_EVENT_TIME = Date.UTC(1970, 0, 1);
+const LATEST_EVENT_TIME = Date.UTC(10_000, 0, 1);
+
+/**
+ * An event time in milliseconds, or undefined when it is not a date in the
+ * accepted range. CloudTrail writes `2024-08-01T15:26:57Z`; exports and rule
+ * fixtures also carry `2025-02-14 19:43:09.000000000` (space, nanoseconds, no
+ * zone: UTC).
+ */
+export function parseEventTime(text: string): number | undefined {
+  const time = parseTime(text);
+  return time !== undefined && time >= EARLIEST_EVENT_TIME && time < LATEST_EVENT_TIME ? time : undefined;
+}
+
+function parseTime(text: string): number | undefined {
+  const direct = Date.parse(text);
+  if (!Number.isNaN(direct) && /Z$|[+-]\d\d:?\d\d$/.test(text)) return direct;
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
+  if (!match) return Number.isNaN(direct) ? undefined : direct;
+  const fraction = match[3] ? match[3].slice(0, 4) : '';
+  const parsed = Date.parse(`${match[1]}T${match[2]}${fraction}${match[4] ?? 'Z'}`);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+/**
  * The EventBridge envelope of a CloudTrail record ("AWS API Call via CloudTrail",
  * and for read-only events "AWS API Call via CloudTrail" too, since Nov 2023).
  */

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readJsonFile } from '../runtime/json-file';
-import { type HoneytrailConfig, parseConfig } from './schema';
+import { ConfigError, type HoneytrailConfig, parseConfig } from './schema';
 
-const readJson = (path: string) => readJsonFile(path, 'config file');
+/** A missing or broken file fails naming its path, like a wrong value does. */
+const readJson = (path: string) =>
+  readJsonFile(path, 'config file', (message) => new ConfigError(`invalid configuration:\n  ${message}`));
 
 /**
  * Reads the config the CDK app would use: cdk.json's `context.honeytrail`, or the

@@ -1,5 +1,19 @@
 import { z } from 'zod';
 import { issueLines } from '../runtime/issues';
+import { crossFieldIssues } from './cross-checks';
+import { partitionOf } from './regions';
+import {
+  allowlistArnProblem,
+  arnProblem,
+  bucketNameProblem,
+  cidrProblem,
+  type Problem,
+  parameterNameProblem,
+  regionProblem,
+  scheduleProblem,
+  tellProblem,
+  trailArnProblem,
+} from './validators';
 
 /**
  * The one configuration of a deployment. It lives in cdk.json under
@@ -7,22 +21,40 @@ import { issueLines } from '../runtime/issues';
  * and every field has a default, so an empty object synthesizes.
  */
 
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-const regionSchema = z.string().regex(REGION, { message: 'expected an AWS region such as eu-west-1' });
+/**
+ * A string that must also pass `checks` (validators.ts), each saying what it
+ * expects; the first that fails is reported, next to any of the schema's own.
+ */
+function checked<T extends z.ZodString>(schema: T, ...checks: ((value: string) => Problem)[]): T {
+  return schema.superRefine((value, ctx) => {
+    for (const check of checks) {
+      const problem = check(value);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return;
+      }
+    }
+  });
+}
 
-/** A schedule expression as EventBridge Scheduler / rules accept it. */
-const scheduleSchema = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, {
-  message: 'expected rate(N unit) or cron(...)',
-});
+const regionSchema = checked(z.string(), regionProblem);
 
-/** Names that look like a real service's own: lower case words joined by dashes. */
-const wordSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{1,30}$/, { message: 'expected lower-case letters, digits and dashes' });
+/** A schedule expression as EventBridge rules accept it (validators.ts, scheduleProblem). */
+const scheduleSchema = checked(z.string(), scheduleProblem);
 
-const ssmParameterNameSchema = z.string().regex(/^\/[A-Za-z0-9_.\-/]{3,1000}$/, {
-  message: 'expected a parameter path such as /prod/payments/db-password',
-});
+/** Names that look like a real service's own: lower case words joined by dashes. Deployed, so no tells. */
+const wordSchema = checked(
+  z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, { message: 'expected lower-case letters, digits and dashes' }),
+  tellProblem,
+);
+
+const ssmParameterNameSchema = checked(
+  z.string().regex(/^\/[A-Za-z0-9_.\-/]{3,1000}$/, {
+    message: 'expected a parameter path such as /prod/payments/db-password',
+  }),
+  parameterNameProblem,
+  tellProblem,
+);
 
 export const secretFormats = ['password', 'database-url', 'jwt-signing-key', 'api-token'] as const;
 export type SecretFormat = (typeof secretFormats)[number];
@@ -35,13 +67,11 @@ export const ssmDecoySchema = z.object({
 export const baitObjectKinds = ['env-file', 'database-dump', 'terraform-state'] as const;
 export type BaitObjectKind = (typeof baitObjectKinds)[number];
 
-const cidrSchema = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, {
-  message: 'expected a CIDR such as 203.0.113.0/24',
-});
+/** Parsed by the touch function at run time: a CIDR it cannot read would fail every event. */
+const cidrSchema = checked(z.string(), cidrProblem);
 
-const arnSchema = z
-  .string()
-  .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, { message: 'expected an ARN' });
+/** `{account}`, `{region}`, `{service}` and `{env}` are filled in; the result is checked in generated-names.ts. */
+const bucketTemplateSchema = checked(z.string(), tellProblem);
 
 export const severities = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof severities)[number];
@@ -54,10 +84,12 @@ export const responseActions = ['notify', 'approve', 'auto'] as const;
 export const configSchema = z
   .object({
     /** CloudFormation stack name: visible to anyone who can list stacks, so neutral. */
-    stackName: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, { message: 'expected a CloudFormation stack name' })
-      .default('platform-shared-services'),
+    stackName: checked(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, {
+        message: 'expected a CloudFormation stack name: a letter, then up to 127 letters, digits and dashes',
+      }),
+      tellProblem,
+    ).default('platform-shared-services'),
     /** Where the central bus, the registry and every function live. */
     homeRegion: regionSchema.default('us-east-1'),
     /** Regions whose CloudTrail events are forwarded to the home region (home and us-east-1 are always added). */
@@ -70,7 +102,7 @@ export const configSchema = z
         /** The service the decoys pretend to belong to. Empty: picked from a vocabulary by `seed`. */
         service: z.union([wordSchema, z.literal('')]).default(''),
         /** Picks default names from the vocabulary; change it to get a different, stable set. */
-        seed: z.string().min(1).default('1'),
+        seed: checked(z.string().min(1), tellProblem).default('1'),
       })
       .strict()
       .default({ prefix: '', environment: 'prod', service: '', seed: '1' }),
@@ -90,7 +122,7 @@ export const configSchema = z
           .object({
             enabled: z.boolean().default(true),
             /** Bucket name; `{account}` and `{region}` are filled in at deploy. Empty: generated. */
-            bucketName: z.string().default(''),
+            bucketName: bucketTemplateSchema.default(''),
             objects: z
               .array(z.enum(baitObjectKinds))
               .min(1)
@@ -102,7 +134,17 @@ export const configSchema = z
           .object({
             enabled: z.boolean().default(true),
             /** User name. Empty: generated. */
-            userName: z.union([z.string().regex(/^[\w+=,.@-]{1,64}$/), z.literal('')]).default(''),
+            userName: z
+              .union([
+                checked(
+                  z.string().regex(/^[\w+=,.@-]{1,64}$/, {
+                    message: 'expected an IAM user name: 1-64 letters, digits and +=,.@_-',
+                  }),
+                  tellProblem,
+                ),
+                z.literal(''),
+              ])
+              .default(''),
           })
           .strict()
           .default({ enabled: true, userName: '' }),
@@ -116,16 +158,27 @@ export const configSchema = z
     /** How often decoy values and the decoy access key are rotated. */
     refreshSchedule: scheduleSchema.default('rate(1 day)'),
     /** Where findings are mailed. Empty: no subscription (the topic still exists). */
-    alertEmail: z.union([z.email({ message: 'expected an email address' }), z.literal('')]).default(''),
+    alertEmail: z
+      .union([
+        z
+          .email({ message: 'expected an email address' })
+          // The address is the subscription's endpoint, readable by anyone who can list subscriptions.
+          .superRefine((value, ctx) => {
+            const problem = tellProblem(value);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+        z.literal(''),
+      ])
+      .default(''),
     /** New deployments plan every response action and execute none. */
     dryRun: z.boolean().default(true),
     trail: z
       .object({
         /** `create`: the stack creates the trail it needs. `existing`: use `existingTrailArn`. */
         mode: z.enum(['create', 'existing']).default('create'),
-        existingTrailArn: z.union([arnSchema, z.literal('')]).default(''),
+        existingTrailArn: z.union([checked(z.string(), trailArnProblem), z.literal('')]).default(''),
         /** The bucket the existing trail writes log files to (for scoring). */
-        existingTrailBucket: z.string().default(''),
+        existingTrailBucket: z.union([checked(z.string(), bucketNameProblem), z.literal('')]).default(''),
         /**
          * S3 object events: `planted-bucket` logs them for the one bucket (its name is
          * then readable in the trail's selectors); `all-buckets` logs every bucket but
@@ -150,7 +203,7 @@ export const configSchema = z
         dedupeWindowMinutes: z.number().int().min(1).max(10080).default(60),
         allowlist: z
           .object({
-            principalArns: z.array(z.string().min(1)).default([]),
+            principalArns: z.array(checked(z.string(), allowlistArnProblem)).default([]),
             cidrs: z.array(cidrSchema).default([]),
           })
           .strict()
@@ -187,7 +240,13 @@ export const configSchema = z
     response: z
       .object({
         /** Principals never acted on automatically, besides the deployer and the stack's own roles. */
-        protectedPrincipals: z.array(z.string().min(1)).default([]),
+        /**
+         * ARNs, `*` and `?` allowed. Bare names are not accepted: only an ARN also goes into
+         * the IAM deny statement that keeps the response's own roles off these principals.
+         */
+        protectedPrincipals: z
+          .array(checked(z.string(), (v) => arnProblem(v, { wildcards: true })))
+          .default([]),
         /** Per finding kind: what the state machine may do. */
         rules: z
           .array(
@@ -211,12 +270,12 @@ export const configSchema = z
         oldKeyGraceMinutes: z.number().int().min(0).max(10080).default(60),
         /** Where a rotated user's new access key is stored, under `keyStorePath/<user name>`. */
         keyStore: z.enum(['secrets-manager', 'ssm-parameter']).default('secrets-manager'),
-        keyStorePath: z
-          .string()
-          .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+        keyStorePath: checked(
+          z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
             message: 'expected a path such as credentials/iam-users',
-          })
-          .default('credentials/iam-users'),
+          }),
+          tellProblem,
+        ).default('credentials/iam-users'),
         /** CloudWatch alarms checked after acting: any in ALARM reverts the response. Empty: no check. */
         healthCheckAlarms: z.array(z.string().min(1).max(255)).default([]),
         healthCheckMinutes: z.number().int().min(1).max(1440).default(10),
@@ -276,12 +335,25 @@ export class ConfigError extends Error {
  */
 export function parseConfig(raw: unknown, source = 'honeytrail'): HoneytrailConfig {
   const result = configSchema.safeParse(raw ?? {});
-  if (result.success) return result.data;
-  const lines = issueLines(result.error, { prefix: [source], input: raw, showObjects: true });
+  // What depends on several values is checked once every value is known to be well formed.
+  const error = result.success ? crossFieldError(result.data) : result.error;
+  if (!error) return result.data as HoneytrailConfig;
+  const lines = issueLines(error, { prefix: [source], input: raw, showObjects: true });
   throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 
-/** Every region that needs rules: the monitored ones, home, and us-east-1 (IAM's events). */
+function crossFieldError(config: HoneytrailConfig): z.ZodError | undefined {
+  const issues = crossFieldIssues(config);
+  if (issues.length === 0) return undefined;
+  return new z.ZodError(issues.map((issue) => ({ code: 'custom' as const, input: undefined, ...issue })));
+}
+
+/**
+ * Every region that needs rules: the monitored ones, home, and in the commercial
+ * partition us-east-1 (IAM's events). Never a region of another partition: a
+ * China or GovCloud account cannot deploy there.
+ */
 export function allRegions(config: HoneytrailConfig): string[] {
-  return [...new Set([config.homeRegion, 'us-east-1', ...config.monitoredRegions])].sort();
+  const iamEvents = partitionOf(config.homeRegion) === 'aws' ? ['us-east-1'] : [];
+  return [...new Set([config.homeRegion, ...iamEvents, ...config.monitoredRegions])].sort();
 }

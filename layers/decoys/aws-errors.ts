@@ -13,6 +13,8 @@ const DENIED = new Set([
   'UnauthorizedOperation',
   'UnauthorizedAccess',
   'AuthorizationError',
+  // SNS's class for the AuthorizationError code.
+  'AuthorizationErrorException',
   'InsufficientPermissionsException',
 ]);
 
@@ -44,11 +46,17 @@ export class AwsCallError extends Error {
   }
 }
 
-/** The AWS error code of an SDK error (its name), or '' for anything else. */
+/**
+ * The AWS error code of an SDK error, or '' for anything else. The SDK's name
+ * comes first: it is the exception class's name for a modelled error (IAM's
+ * NoSuchEntityException, whose wire `Code` is NoSuchEntity) and the wire code
+ * for an unmodelled one (AccessDenied), so it is the same in every protocol.
+ * `Code`/`code` remain for errors that only carry those (Node's ECONNRESET).
+ */
 export function errorCode(error: unknown): string {
   if (!error || typeof error !== 'object') return '';
   const e = error as { name?: unknown; Code?: unknown; code?: unknown };
-  for (const candidate of [e.Code, e.code, e.name]) {
+  for (const candidate of [e.name, e.Code, e.code]) {
     if (typeof candidate === 'string' && candidate && candidate !== 'Error') return candidate;
   }
   return '';

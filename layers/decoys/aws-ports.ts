@@ -135,8 +135,11 @@ export class AwsSsm implements SsmPort {
   }
 }
 
+// The SDK's exception names (S3's HeadBucket 404 is NotFound; IAM's classes end in
+// Exception), with IAM's wire codes for errors that carry only a Code.
 const NO_BUCKET = ['NoSuchBucket', 'NotFound'];
-const NO_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
+const NO_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
+const ENTITY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
 
 export class AwsS3 implements S3Port {
   constructor(private readonly client: S3Client) {}
@@ -339,7 +342,7 @@ export class AwsIam implements IamPort {
     return tolerate<{ result: CreateResult; userId?: string }>(
       'iam:CreateUser',
       AwsIam.user(input.userName),
-      ['EntityAlreadyExists', 'EntityAlreadyExistsException'],
+      ENTITY_EXISTS,
       { result: 'exists' },
       async () => {
         const { User } = await this.client.send(

@@ -115,11 +115,9 @@ export class MemoryAccount {
     overwriteSecureString: (input: SecureStringInput) =>
       this.call('ssm:PutParameter', [{ ...input, overwrite: true }], () => {
         const existing = this.parameters.get(input.name);
-        this.parameters.set(input.name, {
-          ...input,
-          tags: existing?.tags ?? [],
-          version: (existing?.version ?? 0) + 1,
-        });
+        const version = (existing?.version ?? 0) + 1;
+        this.parameters.set(input.name, { ...input, tags: existing?.tags ?? [], version });
+        return version;
       }),
     deleteParameter: (name: string) =>
       this.call('ssm:DeleteParameter', [name], () => {

@@ -25,8 +25,13 @@ export interface SecureStringInput {
 export interface SsmPort {
   /** PutParameter without Overwrite, with tags; `exists` when the name is taken. */
   createSecureString(input: SecureStringInput & { tags: Tag[] }): Promise<CreateResult>;
-  /** PutParameter with Overwrite (SSM refuses tags together with Overwrite). */
-  overwriteSecureString(input: SecureStringInput): Promise<void>;
+  /**
+   * PutParameter with Overwrite (SSM refuses tags together with Overwrite). Returns
+   * the parameter's new version (PutParameter's `Version`), which the state file
+   * quotes; an adapter that does not report it leaves the state at version 1.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: adapters written before the version was needed return nothing
+  overwriteSecureString(input: SecureStringInput): Promise<number | void>;
   /** DeleteParameter; a missing parameter is success. */
   deleteParameter(name: string): Promise<void>;
   /** GetParameter without decryption: does the name exist? */

@@ -104,6 +104,7 @@ export function classifyRecord(
 
   // 1. Signed by the decoy user: always a touch, whatever the call and its outcome.
   //    By key id (the registry's, live or retired), by ARN, or by name in the user's account.
+  //    The ARN also catches GetSessionToken sessions: their ASIA... key id is in no registry.
   const userByName = identity?.type === 'IAMUser' ? sameAccountUser(index, identity) : undefined;
   const signingKey =
     (identity?.accessKeyId ? index.keyById.get(identity.accessKeyId) : undefined) ??

@@ -130,7 +130,9 @@ export function buildDetectionRules(
   const named = context.style === 'named';
 
   // 1. Any call signed by the decoy user, allowed or denied (a denied call may carry
-  //    no request parameters, so the identity is the only thing to match on).
+  //    no request parameters, so the identity is the only thing to match on). By ARN
+  //    as well as key id: sts:GetSessionToken cannot be denied, and calls signed with
+  //    the session it returns carry the user's ARN under a new ASIA... key id.
   const users = of('iam-user');
   const keyIds = decoys.flatMap(keyIdsOf);
   if (!named) add('identity', 10, identityPattern({ type: ['IAMUser'] }));

@@ -2,6 +2,7 @@ import {
   type CloudTrailEnvelope,
   type CloudTrailRecord,
   cloudTrailEnvelopeSchema,
+  parseEventTime,
 } from '../cloudtrail/record';
 import { FINDING_SCHEMA_VERSION, type Finding, findingId } from '../findings/finding';
 import type { FindingSink } from '../findings/publish';
@@ -21,6 +22,9 @@ import type { TouchStore, TouchWindow } from './store';
 /** EventBridge's own limit on an event: anything larger did not come from it. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
+// Replay and the tests read event times the way the touch function does.
+export { parseEventTime };
+
 export class MalformedEventError extends Error {
   override readonly name = 'MalformedEventError';
 }
@@ -36,8 +40,37 @@ export interface ParsedEvent {
 }
 
 /**
- * Parses what EventBridge hands the function. A wrong shape or size throws an
- * error naming what is wrong, so that the invocation fails and the event goes to the
+ * What a CloudTrail event on the bus must also be: from an AWS service (`aws.*`,
+ * a source that PutEvents cannot use, so a forged event is refused here too) and
+ * dated, on the envelope and in the record. A finding is dated by the call, never
+ * by when it was processed.
+ */
+const touchEventSchema = cloudTrailEnvelopeSchema.superRefine((event, context) => {
+  if (!event.source.startsWith('aws.')) {
+    context.addIssue({
+      code: 'custom',
+      path: ['source'],
+      message: `expected an AWS service source (aws.*), got ${JSON.stringify(event.source.slice(0, 60))}`,
+    });
+  }
+  const times: [PropertyKey[], string][] = [
+    [['time'], event.time],
+    [['detail', 'eventTime'], event.detail.eventTime],
+  ];
+  for (const [path, text] of times) {
+    if (parseEventTime(text) !== undefined) continue;
+    context.addIssue({
+      code: 'custom',
+      path,
+      message: `expected a date from 1970 to 9999, got ${JSON.stringify(text.slice(0, 40))}`,
+    });
+  }
+});
+
+/**
+ * Parses what EventBridge hands the function. A wrong shape or size, a source
+ * other than an AWS service, or a time that is not a date throws an error naming
+ * what is wrong, so that the invocation fails and the event goes to the
  * dead-letter queue instead of vanishing.
  */
 export function parseTouchEvent(raw: unknown): ParsedEvent {
@@ -52,7 +85,7 @@ export function parseTouchEvent(raw: unknown): ParsedEvent {
       `event of ${size} bytes is over EventBridge's ${MAX_EVENT_BYTES}-byte limit`,
     );
   }
-  const parsed = cloudTrailEnvelopeSchema.safeParse(raw);
+  const parsed = touchEventSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = issueLines(parsed.error, { prefix: ['event'] });
     throw new MalformedEventError(`not a CloudTrail event from EventBridge: ${problems.join('; ')}`);
@@ -109,6 +142,13 @@ export async function processRecord(
   settings: TouchSettings,
   deps: TouchDependencies,
 ): Promise<RecordOutcome> {
+  const eventTime = parseEventTime(record.eventTime);
+  // parseTouchEvent and the reader refuse such records first; a finding is never dated by the clock instead.
+  if (eventTime === undefined) {
+    throw new MalformedEventError(
+      `detail.eventTime: expected a date from 1970 to 9999, got ${JSON.stringify(record.eventTime.slice(0, 40))}`,
+    );
+  }
   const classification = classifyRecord(record, index, settings.context);
   if (classification.ignored) {
     deps.count?.('Ignored');
@@ -116,12 +156,13 @@ export async function processRecord(
   }
   const outcomes: TouchOutcome[] = [];
   for (const touch of classification.touches)
-    outcomes.push(await processTouch(touch, deliveryId, settings, deps));
+    outcomes.push(await processTouch(touch, eventTime, deliveryId, settings, deps));
   return { outcomes };
 }
 
 async function processTouch(
   touch: Touch,
+  eventTime: number,
   deliveryId: string,
   settings: TouchSettings,
   deps: TouchDependencies,
@@ -132,7 +173,6 @@ async function processTouch(
   }
   deps.count?.('Touches');
   const now = deps.now();
-  const eventTime = parseEventTime(touch.eventTime) ?? now;
   if (touch.category === 'key-use' && touch.actor.accessKeyId) {
     await deps.store.recordKeyUse(touch.actor.accessKeyId, eventTime);
   }
@@ -224,18 +264,4 @@ function titleOf(touch: Touch): string {
   const what = touchCategories[touch.category].label;
   const more = touch.alsoTouched?.length ? ` and ${touch.alsoTouched.length} more` : '';
   return `Decoy ${touch.decoy.kind} ${touch.decoy.name}${more}: ${what} (${call}) by ${touch.actor.arn}`;
-}
-
-/**
- * CloudTrail writes `2024-08-01T15:26:57Z`; exports and rule fixtures also carry
- * `2025-02-14 19:43:09.000000000` (space, nanoseconds, no zone: UTC).
- */
-export function parseEventTime(text: string): number | undefined {
-  const direct = Date.parse(text);
-  if (!Number.isNaN(direct) && /Z$|[+-]\d\d:?\d\d$/.test(text)) return direct;
-  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
-  if (!match) return Number.isNaN(direct) ? undefined : direct;
-  const fraction = match[3] ? match[3].slice(0, 4) : '';
-  const parsed = Date.parse(`${match[1]}T${match[2]}${fraction}${match[4] ?? 'Z'}`);
-  return Number.isNaN(parsed) ? undefined : parsed;
 }

@@ -121,6 +121,15 @@ const errorName = (error: unknown) => (error as { name?: string })?.name ?? 'Err
 const errorText = (error: unknown) => `${errorName(error)}: ${(error as Error)?.message ?? String(error)}`;
 
 /**
+ * CloudFormation's answer for a stack that is not there: a ValidationError (an
+ * unmodelled error, so the SDK's CloudFormationServiceException named so) saying
+ * "Stack with id X does not exist". Any other failure is not "not deployed".
+ */
+export function stackMissing(error: unknown): boolean {
+  return errorName(error) === 'ValidationError' && /does not exist/i.test((error as Error)?.message ?? '');
+}
+
+/**
  * Checks before anything is created: credentials, the stack, its response
  * policy. Throws LiveDrillRefused with what is wrong and what to do.
  */
@@ -147,7 +156,7 @@ export async function preflight(
     const stacks = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks ?? [];
     status = stacks[0]?.StackStatus ?? 'MISSING';
   } catch (error) {
-    if (/does not exist/i.test((error as Error).message ?? '')) {
+    if (stackMissing(error)) {
       throw new LiveDrillRefused(
         `stack ${stackName} is not deployed in account ${account}, region ${region}: deploy it with "npx cdk deploy" first (or point --config at the config it was deployed with)`,
       );

@@ -1,11 +1,13 @@
 import { type CloudTrailRecord, toEnvelope } from '../cloudtrail/record';
 import type { FindingKind, HoneytrailConfigInput } from '../config/schema';
 import { MemoryTouchStore } from '../detection/store';
-import type { Finding } from '../findings/finding';
+import { type Finding, findingId } from '../findings/finding';
 import { findingEntry } from '../findings/publish';
+import { findingDigest, MemoryFindingRecords, RecordedFindingSink } from '../findings/records';
 import { MemoryAuditStore } from '../response/audit';
 import type { Decision } from '../response/policy';
-import { type ExecutionStarter, startResponse } from '../response/start';
+import { MemoryRefusalLog } from '../response/refusals';
+import { type ExecutionStarter, type IntakeDeps, startResponse } from '../response/start';
 import type { RespondInput } from '../response/state';
 import { anomalyFindings } from '../scoring/findings';
 import type { ActivityModel } from '../scoring/model';
@@ -131,6 +133,12 @@ export interface DrillResult {
   attackPrincipals: string[];
   /** Benign principals a response planned to contain (should be empty). */
   benignActedOn: string[];
+  /**
+   * A finding forged after the play (a genuine one naming a benign principal
+   * instead, put on the bus without a detector's record): refused, as it must be?
+   * Undefined when there was no finding or no response to forge against.
+   */
+  forgery?: { principal: string; refused: boolean; reason?: string };
   warnings: string[];
   failures: string[];
 }
@@ -169,14 +177,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   let simNow = played.playStart;
   let currentRecordStart = 0;
   const published: { finding: Finding; at: number; time: number; recordStart: number }[] = [];
+  // The detectors record each finding before publishing it, as findingSinkFromEnvironment wires them.
+  const findingRecords = new MemoryFindingRecords();
   const touch = wireTouchFunction(deployment.touch, {
     decoys: world.decoys,
     store: new MemoryTouchStore(),
-    sink: {
+    sink: new RecordedFindingSink(findingRecords, {
       publish: async (finding) => {
         published.push({ finding, at: performance.now(), time: simNow, recordStart: currentRecordStart });
       },
-    },
+    }),
     now: () => simNow,
   });
 
@@ -192,6 +202,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     services,
     plantedUsers: world.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
   };
+  const refusals = new MemoryRefusalLog();
+  const alerts = new MemoryNotifier();
   const executions: { name: string; input: RespondInput; arn: string }[] = [];
   const executionNames = new Set<string>();
   const response = deployment.response;
@@ -208,11 +220,34 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       return { executionArn: arn, duplicate: false };
     },
   };
+  const intake: IntakeDeps = {
+    starter,
+    records: findingRecords,
+    refusals,
+    alerts,
+    now: () => new Date(simNow),
+  };
 
   const findingReports: FindingReport[] = [];
   const stepByEventId = new Map<string, number>();
   for (const item of played.played)
     if (item.step !== undefined) stepByEventId.set(item.record.eventID!, item.step);
+
+  /** A finding as the detectors' sink puts it on the central bus. */
+  const findingEvent = (finding: Finding, time: number, id: string): EventEnvelope => {
+    const bus = findingEntry(finding, world.busName);
+    return {
+      version: '0',
+      id,
+      'detail-type': bus.DetailType,
+      source: bus.Source,
+      account: world.account,
+      time: new Date(time).toISOString(),
+      region: world.homeRegion,
+      resources: [],
+      detail: JSON.parse(bus.Detail),
+    };
+  };
 
   /** A finding, as published on the central bus, goes through the deployed rules to the intake. */
   const respond = async (entry: (typeof published)[number], steps: number[]) => {
@@ -224,18 +259,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     };
     findingReports.push(report);
     if (!workflow || !intakeArn) return;
-    const bus = findingEntry(entry.finding, world.busName);
-    const event: EventEnvelope = {
-      version: '0',
-      id: `${entry.finding.id}-${findingReports.length}`,
-      'detail-type': bus.DetailType,
-      source: bus.Source,
-      account: world.account,
-      time: new Date(entry.time).toISOString(),
-      region: world.homeRegion,
-      resources: [],
-      detail: JSON.parse(bus.Detail),
-    };
+    const event = findingEvent(entry.finding, entry.time, `${entry.finding.id}-${findingReports.length}`);
     const deliveries = routing
       .deliver(event, world.homeRegion, world.busName)
       .filter((d) => d.targetArn === intakeArn);
@@ -246,7 +270,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       return;
     }
     for (const _ of deliveries) {
-      const started = await startResponse(event, { starter, now: () => new Date(simNow) });
+      const started = await startResponse(event, intake);
+      if (started.refused) {
+        warnings.push(
+          `finding ${entry.finding.id.slice(0, 12)} (${entry.finding.kind}) refused by the intake: ${started.refused.reason}`,
+        );
+        continue;
+      }
       if (started.duplicate) {
         report.response ??= {
           executionName: started.executionName,
@@ -347,6 +377,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       const steps = pendingWindow
         .filter((r) => r.userIdentity?.arn === finding.actor.arn && attackEventIds.has(r.eventID ?? ''))
         .map((r) => stepByEventId.get(r.eventID!)!);
+      // The scoring function's sink records each finding before publishing it.
+      await findingRecords.record(finding.id, findingDigest(finding));
       await respond({ finding, at: scoredAt, time: windowEnd, recordStart: startedScoring }, steps);
     }
     pendingWindow.length = 0;
@@ -414,6 +446,25 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     report.steps = steps.filter((s) => s.findingIds.includes(report.finding.id)).map((s) => s.index);
   }
 
+  /**
+   * Someone who may call events:PutEvents takes a genuine finding, names a benign
+   * principal instead and puts it on the bus (the bus policy denies that in AWS;
+   * here the event reaches the intake to show the second check): no detector
+   * recorded it, so the intake must refuse it.
+   */
+  const forgeAgainst = async (benignPrincipals: Set<string>) => {
+    const genuine = findingReports[0]?.finding;
+    const principal = [...benignPrincipals].sort()[0];
+    if (!workflow || !genuine || !principal) return undefined;
+    const forged: Finding = {
+      ...genuine,
+      id: findingId(['forged', genuine.id]),
+      actor: { ...genuine.actor, arn: principal },
+    };
+    const started = await startResponse(findingEvent(forged, simNow, `${genuine.id}-forged`), intake);
+    return { principal, refused: started.refused !== undefined, reason: started.refused?.reason };
+  };
+
   // ---- KPIs ----
   const attackPrincipals = [...new Set(Object.values(played.actorArns))];
   const benign = new Set(
@@ -442,7 +493,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     actionsExecuted: services.changes().length,
     responsesFailed: findingReports.filter((r) => r.response?.status === 'FAILED').length,
   };
+  const forgery = await forgeAgainst(benign);
   const reasons = failures(kpiCore, config.dryRun);
+  if (forgery && !forgery.refused)
+    reasons.push(`a forged finding naming ${forgery.principal} was not refused by the intake`);
   const kpis: DrillKpis = {
     scenario: scenario.name,
     findings: countByKind(findingReports.map((r) => r.finding.kind as FindingKind)),
@@ -489,6 +543,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     benignPrincipals: [...benign].sort(),
     attackPrincipals,
     benignActedOn,
+    ...(forgery ? { forgery } : {}),
     warnings,
     failures: reasons.map((reason) =>
       reason.includes('touch')

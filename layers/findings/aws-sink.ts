@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   type AwsSecurityFinding,
@@ -6,9 +7,11 @@ import {
   type SeverityLabel,
 } from '@aws-sdk/client-securityhub';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EnvironmentOf, EnvironmentSpec } from '../runtime/env';
 import type { Finding } from './finding';
 import { type FindingSink, findingEntry, findingMessage } from './publish';
+import { DynamoFindingRecords, RecordedFindingSink } from './records';
 
 /**
  * The FindingSink that deploys: mail through the SNS topic, an event on the central
@@ -112,13 +115,31 @@ export const FINDING_SINK_ENVIRONMENT = {
 } as const satisfies EnvironmentSpec;
 
 /**
- * The deployed sink, its clients created here (call it once, at module scope).
- * Security Hub findings name ACCOUNT_ID when given, else the account in the
- * topic's ARN: the findings topic is this stack's (an existing trail may not be).
+ * What findingSinkFromEnvironment reads: the variables above, and STATE_TABLE,
+ * where each finding is recorded before it is published. Every detector reads
+ * STATE_TABLE for its own state already (and declares it in its own spec).
  */
-export function findingSinkFromEnvironment(
-  env: EnvironmentOf<typeof FINDING_SINK_ENVIRONMENT> & { ACCOUNT_ID?: string },
-): AwsFindingSink {
+export type FindingSinkEnvironment = EnvironmentOf<typeof FINDING_SINK_ENVIRONMENT> & {
+  STATE_TABLE: string;
+  ACCOUNT_ID?: string;
+};
+
+/**
+ * The deployed sink, its clients created here (call it once, at module scope):
+ * each finding is recorded in the state table (the intake acts only on recorded
+ * findings), then published. Security Hub findings name ACCOUNT_ID when given,
+ * else the account in the topic's ARN: the findings topic is this stack's (an
+ * existing trail may not be).
+ */
+export function findingSinkFromEnvironment(env: FindingSinkEnvironment): RecordedFindingSink {
+  const records = new DynamoFindingRecords(
+    DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    env.STATE_TABLE,
+  );
+  return new RecordedFindingSink(records, awsFindingSink(env));
+}
+
+function awsFindingSink(env: FindingSinkEnvironment): AwsFindingSink {
   const accountId = env.ACCOUNT_ID ?? env.TOPIC_ARN.split(':')[4] ?? '';
   return new AwsFindingSink({
     sns: new SNSClient({}),

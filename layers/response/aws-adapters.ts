@@ -12,6 +12,7 @@ import {
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
   ListUserTagsCommand,
+  NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
@@ -27,12 +28,20 @@ import type { Message } from './messages';
 import { REVOKE_POLICY_NAME } from './policy';
 import { isAlreadyWritten } from './s3-audit-store';
 
-/** The facts of a principal IAM does not know (NoSuchEntity) are those of no principal. */
+/**
+ * The facts of a principal IAM does not know are those of no principal. The SDK
+ * throws NoSuchEntityException (wire code NoSuchEntity); the name also matches a
+ * copy of the class from another bundle of the SDK.
+ */
 async function orNoPrincipal(read: () => Promise<PrincipalEvidence>): Promise<PrincipalEvidence> {
   try {
     return await read();
   } catch (error) {
-    if ((error as { name?: string })?.name === 'NoSuchEntityException') return noPrincipal();
+    if (
+      error instanceof NoSuchEntityException ||
+      (error as { name?: string })?.name === 'NoSuchEntityException'
+    )
+      return noPrincipal();
     throw error;
   }
 }

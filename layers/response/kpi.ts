@@ -9,6 +9,8 @@ import type { FindingKind } from '../config/schema';
 export const KPI = {
   findings: 'FindingsReceived',
   duplicateFindings: 'DuplicateFindings',
+  /** Finding events the intake refused: no detector recorded them (layers/response/refusals.ts). */
+  rejectedFindings: 'RejectedFindings',
   eventToFinding: 'EventToFindingLatency',
   findingToContainment: 'FindingToContainmentLatency',
   automaticActions: 'AutomaticActions',

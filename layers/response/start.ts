@@ -1,9 +1,18 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { FINDING_EVENT_SOURCE, findingSchema } from '../findings/finding';
+import { FINDING_DETAIL_TYPES, FINDING_EVENT_SOURCE, type Finding, findingSchema } from '../findings/finding';
+import { type FindingRecords, findingDigest } from '../findings/records';
 import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE, labelEventDetailSchema } from '../scoring/labels';
 import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
+import type { Notifier } from './ledger';
+import {
+  type FindingRefusal,
+  REFUSAL_REASONS,
+  type RefusalLog,
+  type RefusalReason,
+  refusalMessage,
+} from './refusals';
 import { type RespondInput, responseExecutionName } from './state';
 
 /**
@@ -11,9 +20,17 @@ import { type RespondInput, responseExecutionName } from './state';
  * and Step Functions refuses a second execution of the same name (Standard
  * workflows keep names for 90 days): a finding delivered twice, or republished
  * with a higher count, starts one response and the duplicate is counted.
+ *
+ * Only findings this stack's detectors wrote start anything: each detector records
+ * a finding (id and content digest) in the state table before publishing it, and
+ * the intake refuses an event whose finding has no such record (put by someone
+ * else, or altered), or whose detail-type is not its kind's. A refusal starts
+ * nothing, is kept in the records bucket, counted and mailed.
  */
 
 export const findingEventSchema = z.object({
+  /** EventBridge's id of the event (set by EventBridge, the same on every retry of a delivery). */
+  id: z.string().optional(),
   source: z.literal(FINDING_EVENT_SOURCE),
   'detail-type': z.string(),
   time: z.string().optional(),
@@ -34,21 +51,72 @@ export interface ExecutionStarter {
   start(name: string, input: RespondInput): Promise<{ executionArn?: string; duplicate: boolean }>;
 }
 
-export async function startResponse(
-  event: unknown,
-  deps: { starter: ExecutionStarter; now: () => Date },
-): Promise<{ executionName: string; executionArn?: string; duplicate: boolean; kpis: Kpi[] }> {
+export interface IntakeDeps {
+  starter: ExecutionStarter;
+  /** The detectors' records of the findings they published. */
+  records: FindingRecords;
+  /** Where refused findings are kept, and who is told. */
+  refusals: RefusalLog;
+  alerts: Notifier;
+  now: () => Date;
+}
+
+export interface IntakeResult {
+  executionName: string;
+  executionArn?: string;
+  duplicate: boolean;
+  /** Set when the finding was refused: no execution was started. */
+  refused?: FindingRefusal;
+  kpis: Kpi[];
+}
+
+export async function startResponse(event: unknown, deps: IntakeDeps): Promise<IntakeResult> {
   const parsed = findingEventSchema.safeParse(event);
   if (!parsed.success) throw new FindingRejected(`not a finding event: ${problemsOf(parsed.error)}`);
   const finding = parsed.data.detail;
   const now = deps.now();
   const name = responseExecutionName(finding.id);
+  const digest = findingDigest(finding);
+  const detailType = parsed.data['detail-type'];
+  const reason = await refusalReason(finding, detailType, digest, deps.records);
+  if (reason) {
+    const refused: FindingRefusal = {
+      at: now.toISOString(),
+      eventId: parsed.data.id ?? `${finding.id}-${now.getTime()}`,
+      findingId: finding.id,
+      digest,
+      detailType,
+      kind: finding.kind,
+      principal: finding.actor.arn,
+      reason,
+    };
+    // Kept first: the alert may fail and be retried, the record is written once.
+    await deps.refusals.append(refused);
+    await deps.alerts.publish(refusalMessage(refused));
+    return {
+      executionName: name,
+      duplicate: false,
+      refused,
+      kpis: [count(KPI.rejectedFindings, { name: 'Reason', value: reason })],
+    };
+  }
   const started = await deps.starter.start(name, { mode: 'respond', finding, receivedAt: now.toISOString() });
   const kind = { name: 'Kind' as const, value: KIND_LABELS[finding.kind] };
   const kpis: Kpi[] = started.duplicate
     ? [count(KPI.duplicateFindings, kind)]
     : [count(KPI.findings, kind), ...latency(KPI.eventToFinding, finding.lastSeen, now)];
   return { executionName: name, ...started, kpis };
+}
+
+/** Why a finding event must not start anything, if it must not. */
+async function refusalReason(
+  finding: Finding,
+  detailType: string,
+  digest: string,
+  records: FindingRecords,
+): Promise<RefusalReason | undefined> {
+  if (detailType !== FINDING_DETAIL_TYPES[finding.kind]) return REFUSAL_REASONS.detailType;
+  return (await records.has(finding.id, digest)) ? undefined : REFUSAL_REASONS.notIssued;
 }
 
 export class SfnExecutionStarter implements ExecutionStarter {

@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { recordsFromText, textOfBytes } from '../cloudtrail/reader';
+import { logFileText, recordsFromText, UnreadableLogFileError } from '../cloudtrail/reader';
 import { type WindowJson, windowFromJson, windowToJson } from '../features';
 import { issueLines } from '../runtime/issues';
 import { type Label, labelSchema } from './labels';
@@ -162,17 +162,22 @@ export class S3LabelStore implements LabelStore {
   }
 }
 
-/** A delivered CloudTrail log file, gunzipped. */
+/**
+ * A delivered CloudTrail log file, gunzipped. An S3 error and a file whose gzip is
+ * broken both throw, but the second as UnreadableLogFileError: retrying it cannot help.
+ */
 export class S3LogObjects implements LogObjectSource {
   constructor(private readonly s3: S3Client) {}
 
   async getText(ref: LogObjectRef): Promise<string> {
+    let bytes: Uint8Array;
     try {
       const result = await this.s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-      return textOfBytes((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+      bytes = (await result.Body?.transformToByteArray()) ?? new Uint8Array();
     } catch (error) {
       throw describeError(error, `GetObject s3://${ref.bucket}/${ref.key}`);
     }
+    return logFileText(bytes, `s3://${ref.bucket}/${ref.key}`);
   }
 }
 
@@ -211,8 +216,17 @@ export class S3TrailHistory implements HistorySource {
       ) {
         for (const key of await this.list(`${regionPrefix}${day(new Date(t))}`, 'keys')) {
           if (options.shouldStop()) return { truncated: true };
-          const text = await this.logs.getText({ bucket: this.bucket, key });
-          for (const record of recordsFromText(text, `s3://${this.bucket}/${key}`, options.onProblem)) {
+          const source = `s3://${this.bucket}/${key}`;
+          let text: string;
+          try {
+            text = await this.logs.getText({ bucket: this.bucket, key });
+          } catch (error) {
+            // One broken file among weeks of history is a reading problem, not a failed training.
+            if (!(error instanceof UnreadableLogFileError)) throw error;
+            options.onProblem({ source, location: 'file', message: error.reason });
+            continue;
+          }
+          for (const record of recordsFromText(text, source, options.onProblem)) {
             const time = Date.parse(record.eventTime);
             if (time >= startMs && time < endMs) onRecord(record);
           }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UnreadableLogFileError } from '../cloudtrail/reader';
 import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE } from './labels';
 import type { LabelStore, LogObjectRef, TrainingStatus } from './ports';
@@ -79,8 +80,11 @@ export interface BatchResult {
 
 /**
  * Scores every log file of a batch. A message that fails (unreadable body, S3 or
- * DynamoDB error, publish failure) is reported back alone; SQS redelivers it and,
- * after the queue's maxReceiveCount, moves it to the dead-letter queue.
+ * DynamoDB error, publish failure, a log file that cannot be read) is reported back
+ * alone; SQS redelivers it and, after the queue's maxReceiveCount, moves it to the
+ * dead-letter queue. A log file that cannot be read is never scored in part nor
+ * taken as done: it is named, counted (UnreadableLogFiles) and fails its message,
+ * so a file still being written is read again and a broken one is kept.
  */
 export async function processScoringBatch(event: unknown, deps: ScoringDeps): Promise<BatchResult> {
   const batch = sqsEventSchema.safeParse(event);
@@ -88,16 +92,31 @@ export async function processScoringBatch(event: unknown, deps: ScoringDeps): Pr
     throw new Error(`not an SQS event: ${batch.error.issues[0]?.message ?? 'unknown shape'}`);
   const failures: { itemIdentifier: string }[] = [];
   for (const message of batch.data.Records) {
+    let current: LogObjectRef | undefined;
     try {
       for (const ref of logObjectsOf(message.body)) {
+        current = ref;
         const outcome: ScoreOutcome = await scoreLogObject(ref, deps);
         deps.log.info('scored log file', { key: ref.key, ...outcome, findings: outcome.findings.length });
       }
     } catch (error) {
-      deps.log.error('message failed; it will be retried', {
-        messageId: message.messageId,
-        error: (error as Error).message,
-      });
+      if (error instanceof UnreadableLogFileError) {
+        deps.log.error(
+          'log file unreadable; its message will be retried, then kept in the dead-letter queue',
+          {
+            messageId: message.messageId,
+            bucket: current?.bucket,
+            key: current?.key,
+            reason: error.reason,
+          },
+        );
+        deps.count('UnreadableLogFiles');
+      } else {
+        deps.log.error('message failed; it will be retried', {
+          messageId: message.messageId,
+          error: (error as Error).message,
+        });
+      }
       deps.count('MessagesFailed');
       failures.push({ itemIdentifier: message.messageId });
     }

@@ -1,3 +1,4 @@
+import { logFileText } from '../cloudtrail/reader';
 import type { CloudTrailRecord } from '../cloudtrail/record';
 import { type WindowJson, windowFromJson, windowToJson } from '../features';
 import type { Label } from './labels';
@@ -69,12 +70,13 @@ export class MemoryHistory implements HistorySource {
   }
 }
 
+/** Log files by `bucket/key`: text as it is, bytes gunzipped as S3LogObjects does. */
 export class MemoryLogObjects implements LogObjectSource {
-  readonly objects = new Map<string, string>();
+  readonly objects = new Map<string, string | Uint8Array>();
   async getText(ref: LogObjectRef) {
-    const text = this.objects.get(`${ref.bucket}/${ref.key}`);
-    if (text === undefined) throw new Error(`GetObject s3://${ref.bucket}/${ref.key}: NoSuchKey`);
-    return text;
+    const content = this.objects.get(`${ref.bucket}/${ref.key}`);
+    if (content === undefined) throw new Error(`GetObject s3://${ref.bucket}/${ref.key}: NoSuchKey`);
+    return typeof content === 'string' ? content : logFileText(content, `s3://${ref.bucket}/${ref.key}`);
   }
 }
 

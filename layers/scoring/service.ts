@@ -1,4 +1,4 @@
-import { type ReadProblem, recordsFromText } from '../cloudtrail/reader';
+import { logFileRecords, type ReadProblem } from '../cloudtrail/reader';
 import { mergeWindows, WindowBuilder, windowsOf } from '../features';
 import type { FindingSink } from '../findings/publish';
 import { ModelFileError } from '../forest';
@@ -212,7 +212,8 @@ export interface ScoringDeps {
 
 export interface ScoreOutcome {
   readonly records: number;
-  readonly problems: number;
+  /** Records of the file that could not be read, skipped (each named in the log). */
+  readonly skippedRecords: number;
   readonly windows: number;
   /** Ids of the findings published for this file. */
   readonly findings: readonly string[];
@@ -221,9 +222,15 @@ export interface ScoreOutcome {
 }
 
 const MAX_SOURCES = 400;
+/** Skipped records logged one line each; the indexes of any more go on one line. */
+const MAX_LOGGED_SKIPS = 10;
 const MAX_SAVE_ATTEMPTS = 6;
 /** Windows are kept two days past their end: CloudTrail delivers late, rarely by more. */
 const WINDOW_TTL_MS = 2 * 86_400_000;
+
+function nothingScored(why: string): ScoreOutcome {
+  return { records: 0, skippedRecords: 0, windows: 0, findings: [], skipped: why };
+}
 
 function expiryOf(window: StoredWindow['window']): number {
   return window.windowStart + window.windowMinutes * 60_000 + WINDOW_TTL_MS;
@@ -240,23 +247,40 @@ function expiryOf(window: StoredWindow['window']): number {
  */
 export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Promise<ScoreOutcome> {
   if (ref.key.includes('/CloudTrail-Digest/')) {
-    return { records: 0, problems: 0, windows: 0, findings: [], skipped: 'a digest file, not a log file' };
+    return nothingScored('a digest file, not a log file');
+  }
+  if (ref.key.includes('/CloudTrail-Insight/')) {
+    return nothingScored('an Insights file, not a log file');
   }
   const state = await deps.models.current();
   if (!state.model) {
     deps.log.info('not scoring: no model', { reason: state.reason, key: ref.key });
     deps.count('ScoringSkippedNoModel');
-    return { records: 0, problems: 0, windows: 0, findings: [], skipped: state.reason };
+    return nothingScored(state.reason);
   }
   const { model } = state;
   const source = `s3://${ref.bucket}/${ref.key}`;
+  // An unreadable file throws UnreadableLogFileError from here: nothing of it is merged or marked.
   const text = await deps.logs.getText(ref);
-  const problems: ReadProblem[] = [];
-  const records = recordsFromText(text, source, (problem) => problems.push(problem));
-  if (problems.length > 0) {
-    deps.count('UnreadableRecords', problems.length);
-    for (const problem of problems.slice(0, 10))
-      deps.log.warn('unreadable CloudTrail record', { ...problem });
+  const skipped: ReadProblem[] = [];
+  const records = logFileRecords(text, source, (problem) => skipped.push(problem));
+  if (skipped.length > 0) {
+    deps.count('SkippedRecords', skipped.length);
+    for (const problem of skipped.slice(0, MAX_LOGGED_SKIPS)) {
+      deps.log.warn('record skipped', {
+        bucket: ref.bucket,
+        key: ref.key,
+        recordIndex: problem.recordIndex,
+        reason: problem.message,
+      });
+    }
+    if (skipped.length > MAX_LOGGED_SKIPS) {
+      deps.log.warn('more records skipped', {
+        bucket: ref.bucket,
+        key: ref.key,
+        recordIndexes: skipped.slice(MAX_LOGGED_SKIPS).map((problem) => problem.recordIndex),
+      });
+    }
   }
   deps.count('RecordsScored', records.length);
 
@@ -280,7 +304,12 @@ export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Prom
     published.push(finding.id);
     deps.count('AnomalyFindings');
   }
-  return { records: records.length, problems: problems.length, windows: scored.length, findings: published };
+  return {
+    records: records.length,
+    skippedRecords: skipped.length,
+    windows: scored.length,
+    findings: published,
+  };
 }
 
 async function mergeIntoStore(

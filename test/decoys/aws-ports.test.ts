@@ -3,22 +3,32 @@ import {
   CloudTrailClient,
   GetEventSelectorsCommand,
   GetTrailStatusCommand,
+  AccessDeniedException as TrailAccessDenied,
 } from '@aws-sdk/client-cloudtrail';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
+  DeleteConflictException,
   DeleteUserCommand,
+  EntityAlreadyExistsException,
   GetUserCommand,
   IAMClient,
+  IAMServiceException,
+  LimitExceededException,
   ListAccessKeysCommand,
+  NoSuchEntityException,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import {
+  BucketAlreadyExists,
+  BucketAlreadyOwnedByYou,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
   HeadBucketCommand,
   ListObjectVersionsCommand,
+  NoSuchBucket,
+  NotFound,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketOwnershipControlsCommand,
@@ -28,26 +38,39 @@ import {
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   S3Client,
+  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import {
   DeleteParameterCommand,
   GetParameterCommand,
+  ParameterAlreadyExists,
+  ParameterNotFound,
   PutParameterCommand,
   SSMClient,
+  AccessDeniedException as SsmAccessDenied,
+  ThrottlingException as SsmThrottling,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsCallError, SDK_RETRY } from '../../layers/decoys/aws-errors';
 import { AwsIam, AwsS3, AwsSsm, AwsTrail, awsPorts } from '../../layers/decoys/aws-ports';
 
-/** An SDK-shaped service error. */
-function awsError(name: string, status = 400, message = `${name} happened`): Error {
-  return Object.assign(new Error(message), {
-    name,
+/** What an error carries after the SDK gave up retrying (SDK_RETRY: 8 attempts). */
+const after8 = (httpStatusCode: number) => ({ httpStatusCode, attempts: 8 });
+
+/**
+ * The SDK throws its own class for a modelled error (ParameterNotFound,
+ * NoSuchEntityException...) and the client's ServiceException base, named after
+ * the error code, for an unmodelled one: IAM models no AccessDenied, and a
+ * HeadBucket 403 has no body, so S3 names it 'Unknown'. The mocks throw the same.
+ */
+const iamAccessDenied = () =>
+  new IAMServiceException({
+    name: 'AccessDenied',
     $fault: 'client',
-    $metadata: { httpStatusCode: status, attempts: 8 },
+    message: 'User is not authorized to perform this action',
+    $metadata: after8(403),
   });
-}
 
 const ssmMock = mockClient(SSMClient);
 const s3Mock = mockClient(S3Client);
@@ -90,7 +113,11 @@ describe('SSM port', () => {
   });
 
   it('reports an existing name as a result', async () => {
-    ssmMock.on(PutParameterCommand).rejects(awsError('ParameterAlreadyExists'));
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(
+        new ParameterAlreadyExists({ message: 'The parameter already exists.', $metadata: after8(400) }),
+      );
     expect(await ssm.createSecureString({ ...input, tags: [] })).toBe('exists');
   });
 
@@ -105,7 +132,7 @@ describe('SSM port', () => {
   it('checks a name without decrypting it', async () => {
     ssmMock
       .on(GetParameterCommand)
-      .rejectsOnce(awsError('ParameterNotFound'))
+      .rejectsOnce(new ParameterNotFound({ message: 'not found', $metadata: after8(400) }))
       .resolvesOnce({ Parameter: { Name: input.name } });
     expect(await ssm.parameterExists(input.name)).toBe(false);
     expect(await ssm.parameterExists(input.name)).toBe(true);
@@ -116,15 +143,21 @@ describe('SSM port', () => {
   });
 
   it('treats a missing parameter as deleted', async () => {
-    ssmMock.on(DeleteParameterCommand).rejects(awsError('ParameterNotFound'));
+    ssmMock
+      .on(DeleteParameterCommand)
+      .rejects(new ParameterNotFound({ message: 'not found', $metadata: after8(400) }));
     await expect(ssm.deleteParameter(input.name)).resolves.toBeUndefined();
     expect(ssmMock.commandCalls(DeleteParameterCommand)[0]!.args[0].input).toEqual({ Name: input.name });
   });
 
   it('names the action and the parameter when access is denied', async () => {
-    ssmMock
-      .on(PutParameterCommand)
-      .rejects(awsError('AccessDeniedException', 400, 'not authorized to perform ssm:PutParameter'));
+    ssmMock.on(PutParameterCommand).rejects(
+      new SsmAccessDenied({
+        message: 'not authorized to perform ssm:PutParameter',
+        Message: 'not authorized to perform ssm:PutParameter',
+        $metadata: after8(400),
+      }),
+    );
     const error = await ssm.overwriteSecureString(input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsCallError);
     expect((error as AwsCallError).kind).toBe('denied');
@@ -134,7 +167,11 @@ describe('SSM port', () => {
   });
 
   it('says when throttling outlasted the SDK retries, and that retrying is safe', async () => {
-    ssmMock.on(PutParameterCommand).rejects(awsError('ThrottlingException'));
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(
+        new SsmThrottling({ message: 'Rate exceeded', Message: 'Rate exceeded', $metadata: after8(400) }),
+      );
     await expect(ssm.overwriteSecureString(input)).rejects.toThrow(
       /ssm:PutParameter on \/prod\/ledger\/db-password was throttled \(ThrottlingException\) on all 8 attempts; nothing was lost/,
     );
@@ -147,9 +184,16 @@ describe('S3 port', () => {
   it('tells missing, owned and foreign buckets apart', async () => {
     s3Mock
       .on(HeadBucketCommand)
-      .rejectsOnce(awsError('NotFound', 404))
+      .rejectsOnce(new NotFound({ message: 'UnknownError', $metadata: after8(404) }))
       .resolvesOnce({})
-      .rejectsOnce(awsError('Forbidden', 403));
+      .rejectsOnce(
+        new S3ServiceException({
+          name: 'Unknown',
+          $fault: 'client',
+          message: 'UnknownError',
+          $metadata: after8(403),
+        }),
+      );
     expect(await s3.headBucket(bucket)).toBe('missing');
     expect(await s3.headBucket(bucket)).toBe('owned');
     expect(await s3.headBucket(bucket)).toBe('foreign');
@@ -166,9 +210,13 @@ describe('S3 port', () => {
       CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
     });
     expect(us!.CreateBucketConfiguration).toBeUndefined();
-    s3Mock.on(CreateBucketCommand).rejects(awsError('BucketAlreadyOwnedByYou', 409));
+    s3Mock
+      .on(CreateBucketCommand)
+      .rejects(new BucketAlreadyOwnedByYou({ message: 'owned by you', $metadata: after8(409) }));
     expect(await s3.createBucket(bucket, 'eu-west-1')).toBe('exists');
-    s3Mock.on(CreateBucketCommand).rejects(awsError('BucketAlreadyExists', 409));
+    s3Mock
+      .on(CreateBucketCommand)
+      .rejects(new BucketAlreadyExists({ message: 'taken', $metadata: after8(409) }));
     await expect(s3.createBucket(bucket, 'eu-west-1')).rejects.toThrow(
       /s3:CreateBucket on .* BucketAlreadyExists/,
     );
@@ -262,8 +310,12 @@ describe('S3 port', () => {
   });
 
   it('treats a missing bucket as empty and deleted', async () => {
-    s3Mock.on(ListObjectVersionsCommand).rejects(awsError('NoSuchBucket', 404));
-    s3Mock.on(DeleteBucketCommand).rejects(awsError('NoSuchBucket', 404));
+    s3Mock
+      .on(ListObjectVersionsCommand)
+      .rejects(new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: after8(404) }));
+    s3Mock
+      .on(DeleteBucketCommand)
+      .rejects(new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: after8(404) }));
     expect(await s3.listObjectVersions(bucket)).toEqual([]);
     await expect(s3.deleteBucket(bucket)).resolves.toBeUndefined();
   });
@@ -273,13 +325,13 @@ describe('IAM port', () => {
   it('checks whether a user name is taken', async () => {
     iamMock
       .on(GetUserCommand)
-      .rejectsOnce(awsError('NoSuchEntity', 404))
+      .rejectsOnce(new NoSuchEntityException({ message: 'cannot be found', $metadata: after8(404) }))
       .resolvesOnce({
         User: { UserName: 'jenkins', UserId: 'AIDA', Arn: 'a', Path: '/', CreateDate: new Date() },
       });
     expect(await iam.userExists('jenkins')).toBe(false);
     expect(await iam.userExists('jenkins')).toBe(true);
-    iamMock.on(GetUserCommand).rejects(awsError('AccessDenied', 403));
+    iamMock.on(GetUserCommand).rejects(iamAccessDenied());
     await expect(iam.userExists('jenkins')).rejects.toThrow(/iam:GetUser on user\/jenkins was denied/);
   });
 
@@ -296,7 +348,9 @@ describe('IAM port', () => {
       Path: '/',
       Tags: [{ Key: 'team', Value: 'data' }],
     });
-    iamMock.on(CreateUserCommand).rejects(awsError('EntityAlreadyExists', 409));
+    iamMock
+      .on(CreateUserCommand)
+      .rejects(new EntityAlreadyExistsException({ message: 'already exists', $metadata: after8(409) }));
     expect(await iam.createUser({ userName: 'ledger-etl', tags: [] })).toEqual({ result: 'exists' });
   });
 
@@ -319,23 +373,28 @@ describe('IAM port', () => {
   });
 
   it('names the user when creating a key is denied', async () => {
-    iamMock.on(CreateAccessKeyCommand).rejects(awsError('AccessDenied', 403));
+    iamMock.on(CreateAccessKeyCommand).rejects(iamAccessDenied());
     await expect(iam.createAccessKey('ledger-etl')).rejects.toThrow(
       /^iam:CreateAccessKey on user\/ledger-etl was denied \(AccessDenied\)/,
     );
   });
 
   it('passes on the key limit as a clear error', async () => {
-    iamMock
-      .on(CreateAccessKeyCommand)
-      .rejects(awsError('LimitExceeded', 409, 'Cannot exceed quota for AccessKeysPerUser: 2'));
+    iamMock.on(CreateAccessKeyCommand).rejects(
+      new LimitExceededException({
+        message: 'Cannot exceed quota for AccessKeysPerUser: 2',
+        $metadata: after8(409),
+      }),
+    );
     await expect(iam.createAccessKey('u')).rejects.toThrow(
-      /iam:CreateAccessKey on user\/u failed: LimitExceeded: Cannot exceed quota/,
+      /iam:CreateAccessKey on user\/u failed: LimitExceededException: Cannot exceed quota/,
     );
   });
 
   it('removal tolerates everything already gone', async () => {
-    iamMock.onAnyCommand().rejects(awsError('NoSuchEntity', 404));
+    iamMock
+      .onAnyCommand()
+      .rejects(new NoSuchEntityException({ message: 'cannot be found', $metadata: after8(404) }));
     expect(await iam.listAccessKeys('u')).toEqual([]);
     await iam.deleteAccessKey('u', 'AKIA1');
     expect(await iam.listUserPolicies('u')).toEqual([]);
@@ -347,12 +406,39 @@ describe('IAM port', () => {
     expect(iamMock.calls()).toHaveLength(8);
   });
 
-  it('a DeleteConflict names the user', async () => {
+  it('reads an IAM error by its class, though the SDK also copies the wire Code onto it', async () => {
+    // What the SDK throws for IAM (awsQuery): the class, plus the body's Code, Type and Message.
+    const asDeserialized = <E extends Error>(error: E, Code: string) =>
+      Object.assign(error, { Code, Type: 'Sender', Message: error.message });
     iamMock
-      .on(DeleteUserCommand)
-      .rejects(awsError('DeleteConflict', 409, 'Cannot delete entity, must remove users from group first.'));
+      .on(GetUserCommand)
+      .rejects(
+        asDeserialized(
+          new NoSuchEntityException({ message: 'cannot be found', $metadata: after8(404) }),
+          'NoSuchEntity',
+        ),
+      );
+    expect(await iam.userExists('jenkins')).toBe(false);
+    iamMock
+      .on(CreateAccessKeyCommand)
+      .rejects(
+        asDeserialized(
+          new LimitExceededException({ message: 'quota', $metadata: after8(409) }),
+          'LimitExceeded',
+        ),
+      );
+    await expect(iam.createAccessKey('u')).rejects.toThrow(/failed: LimitExceededException: quota/);
+  });
+
+  it('a DeleteConflict names the user', async () => {
+    iamMock.on(DeleteUserCommand).rejects(
+      new DeleteConflictException({
+        message: 'Cannot delete entity, must remove users from group first.',
+        $metadata: after8(409),
+      }),
+    );
     await expect(iam.deleteUser('u')).rejects.toThrow(
-      /iam:DeleteUser on user\/u failed: DeleteConflict: Cannot delete entity/,
+      /iam:DeleteUser on user\/u failed: DeleteConflictException: Cannot delete entity/,
     );
   });
 });
@@ -375,7 +461,9 @@ describe('CloudTrail port', () => {
   });
 
   it('names the trail when its selectors cannot be read', async () => {
-    trailMock.on(GetEventSelectorsCommand).rejects(awsError('AccessDeniedException'));
+    trailMock
+      .on(GetEventSelectorsCommand)
+      .rejects(new TrailAccessDenied({ message: 'not authorized', $metadata: after8(400) }));
     await expect(
       new AwsTrail().getEventSelectors('arn:aws:cloudtrail:us-east-1:123456789012:trail/t'),
     ).rejects.toThrow(

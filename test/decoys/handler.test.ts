@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  DynamoDBServiceException,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -11,11 +12,13 @@ import {
   CreateUserCommand,
   GetUserCommand,
   IAMClient,
+  IAMServiceException,
   ListAccessKeysCommand,
+  NoSuchEntityException,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { HeadBucketCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -85,20 +88,15 @@ beforeEach(() => {
   doc.on(GetCommand).resolves({});
   doc.on(PutCommand).resolves({});
   ssm.on(PutParameterCommand).resolves({ Version: 1 });
-  ssm.on(GetParameterCommand).rejects(
-    Object.assign(new Error('not found'), {
-      name: 'ParameterNotFound',
-      $metadata: { httpStatusCode: 400 },
-    }),
-  );
+  ssm
+    .on(GetParameterCommand)
+    .rejects(new ParameterNotFound({ message: 'not found', $metadata: { httpStatusCode: 400 } }));
   iam
     .on(GetUserCommand)
-    .rejects(
-      Object.assign(new Error('not found'), { name: 'NoSuchEntity', $metadata: { httpStatusCode: 404 } }),
-    );
+    .rejects(new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }));
   s3.onAnyCommand().resolves({});
   s3.on(HeadBucketCommand).rejects(
-    Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+    new NotFound({ message: 'UnknownError', $metadata: { httpStatusCode: 404 } }),
   );
   iam.on(CreateUserCommand).resolves({
     User: { UserName: 'u', UserId: 'AIDAEXAMPLEEXAMPLE1', Arn: 'a', Path: '/', CreateDate: new Date() },
@@ -154,8 +152,11 @@ describe('plant handler', () => {
 
   it('a denied call answers FAILED naming the action, the resource and the logs', async () => {
     iam.on(CreateUserCommand).rejects(
-      Object.assign(new Error('not authorized'), {
+      // IAM models no AccessDenied: the SDK throws its base class named after the code.
+      new IAMServiceException({
         name: 'AccessDenied',
+        $fault: 'client',
+        message: 'not authorized',
         $metadata: { httpStatusCode: 403 },
       }),
     );
@@ -181,11 +182,15 @@ describe('plant handler', () => {
   });
 
   it('answers even when the idempotency store is unavailable (the work is idempotent)', async () => {
-    dynamo
-      .on(PutItemCommand)
-      .rejects(
-        Object.assign(new Error('no access to the table'), { name: 'AccessDeniedException', $metadata: {} }),
-      );
+    dynamo.on(PutItemCommand).rejects(
+      // Unmodelled in DynamoDB: the base class, named after the code.
+      new DynamoDBServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message: 'no access to the table',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     await handler(createEvent('r-3'), context);
     expect(responses).toEqual([expect.objectContaining({ Status: 'SUCCESS', RequestId: 'r-3' })]);
   });

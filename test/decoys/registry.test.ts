@@ -1,3 +1,8 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -45,7 +50,16 @@ const record: RegistryRecord = {
 
 const client = documentClient();
 const registry = new DynamoRegistry(client, 'state-table');
-const errorNamed = (name: string) => Object.assign(new Error(name), { name, $metadata: {} });
+/** DynamoDB models these two; AccessDeniedException is unmodelled, so the SDK throws its base class named so. */
+const tableMissing = () =>
+  new ResourceNotFoundException({ message: 'Requested resource not found', $metadata: {} });
+const accessDenied = () =>
+  new DynamoDBServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    message: 'not authorized to perform dynamodb:GetItem',
+    $metadata: { httpStatusCode: 400 },
+  });
 
 describe('DynamoRegistry', () => {
   it('reads the one item, consistently', async () => {
@@ -59,7 +73,7 @@ describe('DynamoRegistry', () => {
   });
 
   it('nothing stored, or no table (a late duplicate Delete): undefined', async () => {
-    docMock.on(GetCommand).resolvesOnce({}).rejectsOnce(errorNamed('ResourceNotFoundException'));
+    docMock.on(GetCommand).resolvesOnce({}).rejectsOnce(tableMissing());
     expect(await registry.load()).toBeUndefined();
     expect(await registry.load()).toBeUndefined();
   });
@@ -87,19 +101,23 @@ describe('DynamoRegistry', () => {
   });
 
   it('a concurrent writer is a conflict, not an overwrite', async () => {
-    docMock.on(PutCommand).rejects(errorNamed('ConditionalCheckFailedException'));
+    docMock
+      .on(PutCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
     await expect(registry.save(record)).rejects.toThrow(RegistryConflictError);
   });
 
   it('a denied read names the table', async () => {
-    docMock.on(GetCommand).rejects(errorNamed('AccessDeniedException'));
+    docMock.on(GetCommand).rejects(accessDenied());
     await expect(registry.load()).rejects.toThrow(
       /dynamodb:GetItem on table state-table item inventory\/current was denied/,
     );
   });
 
   it('removes the item, tolerating a missing table', async () => {
-    docMock.on(DeleteCommand).rejects(errorNamed('ResourceNotFoundException'));
+    docMock.on(DeleteCommand).rejects(tableMissing());
     await expect(registry.remove()).resolves.toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AuthorizationErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsFindingSink, FindingPublishError, toAsff } from '../../layers/findings/aws-sink';
@@ -120,8 +120,10 @@ describe('AwsFindingSink', () => {
   });
 
   it('an SNS failure fails the publish', async () => {
-    sns.on(PublishCommand).rejects(new Error('AuthorizationError: not allowed to publish'));
-    await expect(sink().publish(finding)).rejects.toThrow(/SNS: Error: AuthorizationError/);
+    sns
+      .on(PublishCommand)
+      .rejects(new AuthorizationErrorException({ message: 'not allowed to publish', $metadata: {} }));
+    await expect(sink().publish(finding)).rejects.toThrow(/SNS: AuthorizationErrorException: not allowed/);
   });
 
   it('ASFF types and resources follow the kind; unknown regions fall back to the home region', () => {

@@ -344,7 +344,7 @@ describe('event times', () => {
     expect(parseEventTime(text)).toBe(expected);
   });
 
-  it('an unreadable time is undefined (the clock is used instead)', () => {
+  it('an unreadable time is undefined (the event is refused)', () => {
     expect(parseEventTime('yesterday')).toBeUndefined();
   });
 });

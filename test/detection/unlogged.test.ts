@@ -1,4 +1,9 @@
-import { GetAccessKeyLastUsedCommand, IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import {
+  GetAccessKeyLastUsedCommand,
+  IAMClient,
+  IAMServiceException,
+  NoSuchEntityException,
+} from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { RegistryView } from '../../layers/decoys/registry';
@@ -117,7 +122,15 @@ describe('iam:GetAccessKeyLastUsed adapter', () => {
 
   it('any other failure names the call and the key', async () => {
     iam.reset();
-    iam.on(GetAccessKeyLastUsedCommand).rejects(new Error('User is not authorized'));
+    // IAM models no AccessDenied: the SDK throws its base class, named after the code.
+    iam.on(GetAccessKeyLastUsedCommand).rejects(
+      new IAMServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        message: 'User is not authorized',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     await expect(lastUsed(key.accessKeyId)).rejects.toThrow(
       `iam:GetAccessKeyLastUsed for key ${key.accessKeyId}: User is not authorized`,
     );

@@ -1,11 +1,16 @@
 import {
   CloudFormationClient,
+  CloudFormationServiceException,
   DescribeStacksCommand,
   GetTemplateCommand,
   ListStackResourcesCommand,
   type StackStatus,
 } from '@aws-sdk/client-cloudformation';
-import { CloudTrailClient, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CloudTrailClient,
+  StopLoggingCommand,
+  AccessDeniedException as TrailAccessDenied,
+} from '@aws-sdk/client-cloudtrail';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -13,12 +18,13 @@ import {
   DeleteUserCommand,
   DeleteUserPolicyCommand,
   IAMClient,
+  LimitExceededException,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListUserPoliciesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AccessDenied, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -47,6 +53,12 @@ const ssm = mockClient(SSMClient);
 const s3 = mockClient(S3Client);
 const cloudtrail = mockClient(CloudTrailClient);
 const all = [sts, cfn, iam, sfn, ssm, s3, cloudtrail];
+
+/** CloudFormation models no ValidationError: the SDK throws its base class, named after the code. */
+const cfnError = (name: string, message: string, httpStatusCode = 400) =>
+  new CloudFormationServiceException({ name, $fault: 'client', message, $metadata: { httpStatusCode } });
+const stackMissing = () =>
+  cfnError('ValidationError', 'Stack with id platform-shared-services does not exist');
 
 const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:platform-shared-services-access-review`;
 
@@ -123,6 +135,7 @@ afterEach(() => {
 
 describe('live drill: refusals (nothing is created)', () => {
   it('refuses without credentials', async () => {
+    // Not a service error: the credential chain's own (its class lives in a transitive @smithy package).
     sts.on(GetCallerIdentityCommand).rejects(
       Object.assign(new Error('Could not load credentials from any providers'), {
         name: 'CredentialsProviderError',
@@ -136,15 +149,24 @@ describe('live drill: refusals (nothing is created)', () => {
 
   it('refuses when the stack is not deployed', async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
-    cfn.on(DescribeStacksCommand).rejects(
-      Object.assign(new Error('Stack with id platform-shared-services does not exist'), {
-        name: 'ValidationError',
-      }),
-    );
+    cfn.on(DescribeStacksCommand).rejects(stackMissing());
     const attempt = runLiveDrill({ config: parseConfig({}), ...fast });
     await expect(attempt).rejects.toBeInstanceOf(LiveDrillRefused);
     await expect(attempt).rejects.toThrow(
       /stack platform-shared-services is not deployed in account 111122223333, region us-east-1: deploy it with "npx cdk deploy" first/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('any other DescribeStacks failure is reported as itself, not as "not deployed"', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(cfnError('AccessDenied', 'not authorized to perform: cloudformation:DescribeStacks', 403));
+    const attempt = runLiveDrill({ config: parseConfig({}), ...fast });
+    await expect(attempt).rejects.toBeInstanceOf(LiveDrillRefused);
+    await expect(attempt).rejects.toThrow(
+      /cannot describe stack platform-shared-services in us-east-1: AccessDenied: not authorized/,
     );
     expect(iam.calls()).toHaveLength(0);
   });
@@ -207,10 +229,12 @@ describe('live drill: a run against mocked AWS', () => {
     deployedStack({ plan: planted });
     mockUser();
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: 'x', Value: 'y' } });
-    s3.on(GetObjectCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    s3.on(GetObjectCommand).rejects(
+      new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } }),
+    );
     cloudtrail
       .on(StopLoggingCommand)
-      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      .rejects(new TrailAccessDenied({ message: 'not authorized', $metadata: { httpStatusCode: 400 } }));
 
     const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
     const object = decoys.find((d) => d.kind === 's3-object')!;
@@ -295,10 +319,13 @@ describe('live drill: a run against mocked AWS', () => {
   it('removes its user even when a step fails, and reports what it could not find', async () => {
     deployedStack();
     mockUser();
-    iam
-      .on(CreateAccessKeyCommand)
-      .rejects(Object.assign(new Error('LimitExceeded'), { name: 'LimitExceededException' }));
-    await expect(runLiveDrill({ config, ...fast })).rejects.toThrow(/LimitExceeded/);
+    iam.on(CreateAccessKeyCommand).rejects(
+      new LimitExceededException({
+        message: 'Cannot exceed quota for AccessKeysPerUser: 2',
+        $metadata: { httpStatusCode: 409 },
+      }),
+    );
+    await expect(runLiveDrill({ config, ...fast })).rejects.toThrow(LimitExceededException);
     expect(iam.commandCalls(DeleteUserPolicyCommand)).toHaveLength(1);
     expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
   });

@@ -100,7 +100,7 @@ describe('the state machine', () => {
     const protectedDeny = statements.find(
       (s) => s.Effect === 'Deny' && text(s.Resource).includes('role/cdk-*'),
     );
-    expect(text(protectedDeny?.Resource)).toContain('role/platform-shared-services-*');
+    expect(text(protectedDeny?.Resource)).toContain('role/platform-shared-services/*');
     expect(text(protectedDeny?.Resource)).toContain('arn:aws:iam::111122223333:role/BreakGlass');
     expect(text(protectedDeny?.Resource)).toContain('arn:aws:iam::111122223333:role/Ops');
     expect(actionsOf(protectedDeny as Statement)).toContain('iam:UpdateAccessKey');

@@ -1,4 +1,8 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../layers/config/load';
 import { LiveDrillRefused, renderLive, runLiveDrill } from '../../layers/drill/live';
@@ -20,10 +24,24 @@ describe.skipIf(!live.ok)('live drill', () => {
   it('touches every decoy, sees each finding and response, and cleans up (or refuses when nothing is deployed)', async () => {
     const deployed = await new CloudFormationClient({ region: config.homeRegion })
       .send(new DescribeStacksCommand({ StackName: config.stackName }))
-      .then(() => true)
-      .catch(() => false);
+      .then(
+        () => true,
+        (error: unknown) => {
+          // Only CloudFormation's "does not exist" (an unmodelled ValidationError) means not
+          // deployed; anything else (denied, throttled, no network) is a failure to report.
+          if (
+            error instanceof CloudFormationServiceException &&
+            error.name === 'ValidationError' &&
+            /does not exist/.test(error.message)
+          )
+            return false;
+          throw error;
+        },
+      );
     if (!deployed) {
-      await expect(runLiveDrill({ config })).rejects.toBeInstanceOf(LiveDrillRefused);
+      const attempt = runLiveDrill({ config });
+      await expect(attempt).rejects.toBeInstanceOf(LiveDrillRefused);
+      await expect(attempt).rejects.toThrow(`stack ${config.stackName} is not deployed in account`);
       process.stderr.write(
         `drill.live: stack ${config.stackName} not deployed in ${config.homeRegion} (caller region ${region}): checked the refusal only\n`,
       );

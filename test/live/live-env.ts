@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { EMULATOR_VARIABLE, emulator } from './emulator';
 
 /**
  * Decides whether a live suite runs, from the SDK's standard settings only:
@@ -57,6 +58,12 @@ export function liveEnvironment(): Promise<LiveEnvironment | LiveSkip> {
 
 async function detect(): Promise<LiveEnvironment | LiveSkip> {
   const endpoint = process.env.AWS_ENDPOINT_URL;
+  // An emulator's skips must never apply to a real account.
+  if (emulator() && !endpoint)
+    throw new Error(
+      `[live] ${EMULATOR_VARIABLE}=${emulator()} but no AWS_ENDPOINT_URL: run through vitest.live.config.ts ` +
+        '(its global setup starts the emulator), or unset the variable to test a real account',
+    );
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region && !sharedConfigPresent()) {
     return skip('no AWS region configured (set AWS_REGION or a profile with a region)');
@@ -89,7 +96,9 @@ async function detect(): Promise<LiveEnvironment | LiveSkip> {
 }
 
 function skip(reason: string): LiveSkip {
-  const message = `[live] skipped: ${reason}. Configure credentials and a region (optionally AWS_ENDPOINT_URL) to run it.`;
+  const message =
+    `[live] skipped: ${reason}. Configure credentials and a region (optionally AWS_ENDPOINT_URL) to run it, ` +
+    `or run it against moto on loopback with ${EMULATOR_VARIABLE}=moto (npm run test:live:moto).`;
   // Printed once per suite file, so `npm run test:live` says why nothing ran.
   console.warn(message);
   return { ok: false, reason: message };

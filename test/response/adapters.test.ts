@@ -2,7 +2,12 @@ import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ExecutionAlreadyExists,
+  SFNClient,
+  SFNServiceException,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +21,7 @@ import { S3AuditStore } from '../../layers/response/s3-audit-store';
 import { countLabel, SfnExecutionStarter, startResponse } from '../../layers/response/start';
 import { FakeAws } from './fake-aws';
 import { eventOf, findingFrom, USER_KEY, USER_NAME, userRecord } from './fixtures';
+import { issued } from './intake-fixtures';
 
 /** The AWS adapters over aws-sdk-client-mock (FakeAws keeps state across calls). */
 
@@ -166,7 +172,7 @@ describe('intake', () => {
       .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
     const starter = new SfnExecutionStarter(new SFNClient({}), 'arn:aws:states:us-east-1:1:stateMachine:m');
     const now = () => new Date(Date.parse(finding.lastSeen) + 4000);
-    const first = await startResponse(eventOf(finding), { starter, now });
+    const first = await startResponse(eventOf(finding), { ...issued(finding), starter, now });
     expect(first).toMatchObject({ executionName: `f-${finding.id}`, duplicate: false });
     expect(first.kpis).toEqual([
       { name: KPI.findings, unit: 'Count', value: 1, dimension: { name: 'Kind', value: 'resource-access' } },
@@ -174,7 +180,7 @@ describe('intake', () => {
     ]);
     const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
     expect(input).toMatchObject({ mode: 'respond', finding: { id: finding.id } });
-    const second = await startResponse(eventOf(finding), { starter, now });
+    const second = await startResponse(eventOf(finding), { ...issued(finding), starter, now });
     expect(second.duplicate).toBe(true);
     expect(second.kpis.map((k) => k.name)).toEqual([KPI.duplicateFindings]);
   });
@@ -197,10 +203,22 @@ describe('intake', () => {
   it('other errors are raised (EventBridge and the failure queue keep the event)', async () => {
     sfn
       .on(StartExecutionCommand)
-      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+      // Step Functions models no ThrottlingException: the SDK throws its base class named so.
+      .rejects(
+        new SFNServiceException({
+          name: 'ThrottlingException',
+          $fault: 'client',
+          message: 'slow down',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
     const starter = new SfnExecutionStarter(new SFNClient({}), 'arn:aws:states:us-east-1:1:stateMachine:m');
     await expect(
-      startResponse(eventOf(findingFrom(userRecord)), { starter, now: () => new Date() }),
+      startResponse(eventOf(findingFrom(userRecord)), {
+        ...issued(findingFrom(userRecord)),
+        starter,
+        now: () => new Date(),
+      }),
     ).rejects.toThrow(/slow down/);
   });
 });

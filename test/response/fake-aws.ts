@@ -1,4 +1,8 @@
-import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CloudTrailClient,
+  CloudTrailServiceException,
+  LookupEventsCommand,
+} from '@aws-sdk/client-cloudtrail';
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -14,6 +18,7 @@ import {
   GetUserPolicyCommand,
   IAMClient,
   IAMServiceException,
+  LimitExceededException,
   ListAccessKeysCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
@@ -21,22 +26,40 @@ import {
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
   ListUserTagsCommand,
+  NoSuchEntityException,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  ServiceFailureException,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  InternalServiceError,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
+  SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
+import {
+  GetParameterCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient,
+  SSMServiceException,
+  ThrottlingException as SsmThrottlingException,
+} from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 
@@ -78,9 +101,63 @@ export interface Failure {
   after?: number;
 }
 
-function sdkError(name: string, message = name): Error {
-  // A service exception as the SDK raises it: name and HTTP metadata.
-  return new IAMServiceException({ name, $fault: 'client', message, $metadata: { httpStatusCode: 400 } });
+// Some modelled exceptions (SSM's ThrottlingException) also carry the body's `Message`.
+type ExceptionMetadata = { message: string; Message: string; $metadata: { httpStatusCode?: number } };
+type ModelledException = new (options: ExceptionMetadata) => Error;
+type BaseException = new (
+  options: Omit<ExceptionMetadata, 'Message'> & { name: string; $fault: 'client' | 'server' },
+) => Error;
+
+/**
+ * Each service's exceptions as the SDK raises them: its own class for a modelled
+ * error (NoSuchEntityException, ParameterNotFound, InternalServiceError...), and
+ * for an unmodelled one (IAM's Throttling, S3's PreconditionFailed) the client's
+ * ServiceException base named after the error code, which is what the SDK does.
+ */
+const SERVICES: Record<string, { base: BaseException; modelled: Record<string, ModelledException> }> = {
+  iam: {
+    base: IAMServiceException,
+    modelled: { NoSuchEntityException, LimitExceededException, ServiceFailureException },
+  },
+  ssm: {
+    base: SSMServiceException,
+    modelled: { ParameterNotFound, ThrottlingException: SsmThrottlingException },
+  },
+  secrets: {
+    base: SecretsManagerServiceException,
+    modelled: { InternalServiceError, ResourceExistsException, ResourceNotFoundException },
+  },
+  s3: { base: S3ServiceException, modelled: { NoSuchKey } },
+  sns: { base: SNSServiceException, modelled: {} },
+  sts: { base: STSServiceException, modelled: {} },
+  cloudtrail: { base: CloudTrailServiceException, modelled: {} },
+};
+
+/** The service an operation of the fakes belongs to (IAM unless listed). */
+const SERVICE_OF: Record<string, string> = {
+  GetParameter: 'ssm',
+  PutParameter: 'ssm',
+  CreateSecret: 'secrets',
+  GetSecretValue: 'secrets',
+  PutSecretValue: 'secrets',
+  GetObject: 's3',
+  PutObject: 's3',
+  ListObjectsV2: 's3',
+  Publish: 'sns',
+  GetCallerIdentity: 'sts',
+  LookupEvents: 'cloudtrail',
+};
+
+function sdkError(service: string, name: string, message = name, httpStatusCode = 400): Error {
+  const { base, modelled } = SERVICES[service]!;
+  const Modelled = modelled[name];
+  if (Modelled) return new Modelled({ message, Message: message, $metadata: { httpStatusCode } });
+  return new base({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    message,
+    $metadata: { httpStatusCode },
+  });
 }
 
 export class FakeAws {
@@ -105,6 +182,8 @@ export class FakeAws {
   >[] = [];
   /** The planted users the registry lists (the ledger reads them from the state table). */
   plantedUsers: string[] = [];
+  /** Findings a detector recorded before publishing them: `issued#<id>/<digest>`. */
+  readonly issuedFindings = new Set<string>();
 
   private registryItem() {
     if (this.plantedUsers.length === 0) return undefined;
@@ -146,22 +225,32 @@ export class FakeAws {
     const cloudtrail = mockClient(CloudTrailClient);
     const dynamo = mockClient(DynamoDBDocumentClient);
     this.mocks.push(iam, s3, sns, secrets, ssm, sts, cloudtrail, dynamo);
-    // The registry item, reduced to what the ledger reads: the planted users.
-    dynamo.on(GetCommand).callsFake(() => ({ Item: this.registryItem() }));
+    // The registry item, reduced to what the ledger reads: the planted users; and the
+    // detectors' finding records (issued#<id> / <digest>), which the intake checks.
+    dynamo
+      .on(GetCommand)
+      .callsFake((input: { Key?: { pk?: string; sk?: string } }) =>
+        input.Key?.pk?.startsWith('issued#')
+          ? { Item: this.issuedFindings.has(`${input.Key.pk}/${input.Key.sk}`) ? input.Key : undefined }
+          : { Item: this.registryItem() },
+      );
 
     const user = (name: string | undefined) => {
       const found = this.iam.users[name ?? ''];
-      if (!found) throw sdkError('NoSuchEntityException', `The user with name ${name} cannot be found.`);
+      if (!found)
+        throw sdkError('iam', 'NoSuchEntityException', `The user with name ${name} cannot be found.`);
       return found;
     };
     const role = (name: string | undefined) => {
       const found = this.iam.roles[name ?? ''];
-      if (!found) throw sdkError('NoSuchEntityException', `The role with name ${name} cannot be found.`);
+      if (!found)
+        throw sdkError('iam', 'NoSuchEntityException', `The role with name ${name} cannot be found.`);
       return found;
     };
     const keyOf = (u: FakeUser, id: string | undefined) => {
       const key = u.keys.find((k) => k.id === id);
-      if (!key) throw sdkError('NoSuchEntityException', `The Access Key with id ${id} cannot be found.`);
+      if (!key)
+        throw sdkError('iam', 'NoSuchEntityException', `The Access Key with id ${id} cannot be found.`);
       return key;
     };
     // Users and roles hold policies alike.
@@ -170,7 +259,7 @@ export class FakeAws {
       return {};
     };
     const detach = (p: FakeRole, arn = '') => {
-      if (!p.attached.includes(arn)) throw sdkError('NoSuchEntityException', 'Policy is not attached');
+      if (!p.attached.includes(arn)) throw sdkError('iam', 'NoSuchEntityException', 'Policy is not attached');
       p.attached = p.attached.filter((a) => a !== arn);
       return {};
     };
@@ -179,7 +268,7 @@ export class FakeAws {
       return {};
     };
     const deleteInline = (p: FakeRole, name = '') => {
-      if (!(name in p.inline)) throw sdkError('NoSuchEntityException', 'no such policy');
+      if (!(name in p.inline)) throw sdkError('iam', 'NoSuchEntityException', 'no such policy');
       delete p.inline[name];
       return {};
     };
@@ -282,7 +371,7 @@ export class FakeAws {
         on('CreateAccessKey', (i: { UserName?: string }) => {
           const u = user(i.UserName);
           if (u.keys.length >= 2)
-            throw sdkError('LimitExceededException', 'Cannot exceed quota for AccessKeysPerUser: 2');
+            throw sdkError('iam', 'LimitExceededException', 'Cannot exceed quota for AccessKeysPerUser: 2');
           const key: FakeKey = {
             id: `AKIANEW${String(++this.keySeq).padStart(13, '0')}`,
             secret: `secret-${this.keySeq}`,
@@ -408,10 +497,12 @@ export class FakeAws {
         on('PutObject', (i: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string }) => {
           const key = `${i.Bucket}/${i.Key}`;
           if (i.IfNoneMatch === '*' && this.objects.has(key)) {
-            throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
-              name: 'PreconditionFailed',
-              $metadata: { httpStatusCode: 412 },
-            });
+            throw sdkError(
+              's3',
+              'PreconditionFailed',
+              'At least one of the pre-conditions you specified did not hold',
+              412,
+            );
           }
           this.objects.set(key, String(i.Body));
           return { ETag: '"etag"' };
@@ -421,7 +512,7 @@ export class FakeAws {
       .callsFake(
         on('GetObject', (i: { Bucket?: string; Key?: string }) => {
           const body = this.objects.get(`${i.Bucket}/${i.Key}`);
-          if (body === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+          if (body === undefined) throw sdkError('s3', 'NoSuchKey', 'The specified key does not exist.', 404);
           return { Body: { transformToString: async () => body } };
         }),
       )
@@ -504,7 +595,7 @@ export class FakeAws {
       if (failure.times <= 0) return;
       failure.times--;
     }
-    throw sdkError(failure.name, `${name} failed (${failure.name})`);
+    throw sdkError(SERVICE_OF[name] ?? 'iam', failure.name, `${name} failed (${failure.name})`);
   }
 
   /** IAM and the key stores, comparable with toEqual (order-insensitive where IAM is). */

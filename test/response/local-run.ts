@@ -1,10 +1,12 @@
 import * as iamSdk from '@aws-sdk/client-iam';
 import {
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StateMachineDoesNotExist,
   StopExecutionCommand,
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
@@ -19,6 +21,8 @@ import {
   type StackTemplate,
   stateMachineOf,
 } from '../../layers/drill/template';
+import { findingSchema } from '../../layers/findings/finding';
+import { findingDigest } from '../../layers/findings/records';
 import { executionName } from '../../layers/response/state';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 import { FakeAws } from './fake-aws';
@@ -203,8 +207,18 @@ export class LocalWorkflow {
     for (const execution of this.executions.values()) execution.abort();
   }
 
-  /** Delivers an EventBridge event to the real intake function (as the rule would). */
-  async deliver(event: unknown): Promise<{ executionArn?: string; duplicate: boolean }> {
+  /**
+   * Delivers an EventBridge event to the real intake function (as the rule would).
+   * A finding is first recorded in the state table as its detector records it,
+   * unless `forged` (put on the bus by someone else).
+   */
+  async deliver(
+    event: unknown,
+    options: { forged?: boolean } = {},
+  ): Promise<{ executionArn?: string; duplicate: boolean; refused?: string }> {
+    const finding = findingSchema.safeParse((event as { detail?: unknown }).detail);
+    if (finding.success && !options.forged)
+      this.aws.issuedFindings.add(`issued#${finding.data.id}/${findingDigest(finding.data)}`);
     return (await this.intake(structuredClone(event))) as { executionArn?: string; duplicate: boolean };
   }
 
@@ -254,8 +268,9 @@ export class LocalWorkflow {
       .on(StartExecutionCommand)
       .callsFake((input: { stateMachineArn?: string; name?: string; input?: string }) => {
         if (input.stateMachineArn !== this.stateMachineArn)
-          throw Object.assign(new Error(`state machine ${input.stateMachineArn} does not exist`), {
-            name: 'StateMachineDoesNotExist',
+          throw new StateMachineDoesNotExist({
+            message: `State Machine Does Not Exist: '${input.stateMachineArn}'`,
+            $metadata: {},
           });
         const name = input.name ?? `exec-${++this.counter}`;
         const arn = this.executionArnOf(name);
@@ -267,7 +282,7 @@ export class LocalWorkflow {
     sfn.on(StopExecutionCommand).callsFake((input: { executionArn?: string }) => {
       this.aws.calls.push('StopExecution');
       const execution = this.executions.get(input.executionArn ?? '');
-      if (!execution) throw Object.assign(new Error('does not exist'), { name: 'ExecutionDoesNotExist' });
+      if (!execution) throw new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
       if (execution.status === 'RUNNING') execution.abort();
       return { stopDate: new Date() };
     });

@@ -1,10 +1,21 @@
 import { gzipSync } from 'node:zlib';
-import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  CloudTrailClient,
+  LookupEventsCommand,
+  AccessDeniedException as TrailAccessDenied,
+} from '@aws-sdk/client-cloudtrail';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  AccessDenied,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -36,9 +47,6 @@ const body = (content: string | Buffer) => {
   } as never;
 };
 
-const error = (name: string, status: number) =>
-  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
-
 function record(eventTime: string, eventName = 'ListBuckets'): CloudTrailRecord {
   return { eventTime, eventSource: 's3.amazonaws.com', eventName, awsRegion: 'eu-west-1' };
 }
@@ -54,16 +62,22 @@ describe('S3ModelStore', () => {
 
   it('reads the model and its version, and a missing one as undefined', async () => {
     s3.on(GetObjectCommand, { Key: MODEL_KEYS.model }).resolves({ Body: body('{"m":1}'), VersionId: 'v7' });
-    s3.on(HeadObjectCommand).resolvesOnce({ VersionId: 'v7' }).rejectsOnce(error('NotFound', 404));
+    s3.on(HeadObjectCommand)
+      .resolvesOnce({ VersionId: 'v7' })
+      .rejectsOnce(new NotFound({ message: 'UnknownError', $metadata: { httpStatusCode: 404 } }));
     expect(await store.getModel()).toEqual({ text: '{"m":1}', version: 'v7' });
     expect(await store.modelVersion()).toBe('v7');
     expect(await store.modelVersion()).toBeUndefined();
-    s3.on(GetObjectCommand, { Key: MODEL_KEYS.status }).rejects(error('NoSuchKey', 404));
+    s3.on(GetObjectCommand, { Key: MODEL_KEYS.status }).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }),
+    );
     expect(await store.getStatus()).toBeUndefined();
   });
 
   it('writes JSON, and names the object when S3 refuses', async () => {
-    s3.on(PutObjectCommand).resolvesOnce({}).rejectsOnce(error('AccessDenied', 403));
+    s3.on(PutObjectCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } }));
     await store.putModel('{}');
     expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({
       Bucket: 'artifacts',
@@ -196,7 +210,9 @@ describe('LookupEventsHistory', () => {
   });
 
   it('names the region when LookupEvents fails', async () => {
-    cloudtrail.on(LookupEventsCommand).rejects(error('AccessDeniedException', 400));
+    cloudtrail
+      .on(LookupEventsCommand)
+      .rejects(new TrailAccessDenied({ message: 'not authorized', $metadata: { httpStatusCode: 400 } }));
     const history = new LookupEventsHistory(new Map([['us-east-1', new CloudTrailClient({})]]));
     await expect(
       history.read({ start: new Date(0), end: new Date(1) }, () => {}, {
@@ -239,8 +255,10 @@ describe('DynamoWindowStore', () => {
   it('a lost race is false, not an error; other errors name the item', async () => {
     dynamo
       .on(PutCommand)
-      .rejectsOnce(error('ConditionalCheckFailedException', 400))
-      .rejectsOnce(error('ProvisionedThroughputExceededException', 400));
+      .rejectsOnce(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      )
+      .rejectsOnce(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
     expect(await store.save({ window: window!, sources: [], version: 1 }, 0, 0)).toBe(false);
     await expect(store.save({ window: window!, sources: [], version: 1 }, 0, 0)).rejects.toThrow(
       /PutItem activity#AKIAA .*ProvisionedThroughputExceeded/,
