@@ -34,7 +34,7 @@ const DATA = fileURLToPath(new URL('../../test/data/cloudtrail/', import.meta.ur
 const GOAL_P99_MS = 5;
 
 const config = parseConfig({});
-const decoys = planDecoys(config, { account: ACCOUNT, region: config.homeRegion }).decoys;
+const decoys = planDecoys(config, { account: ACCOUNT, region: config.homeRegion }).resources;
 const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
 /** The deployment's names, as the stack makes them. */
 const names = {
@@ -131,7 +131,7 @@ async function benchHandler(perPath: number, templates: readonly CloudTrailRecor
         windowMinutes: 60,
         allowlist: compileAllowlist({ principalArns: [], cidrs: ['203.0.113.0/24'] }),
       },
-      loadDecoys: async () => decoys,
+      loadResources: async () => decoys,
       store: new MemoryTouchStore(),
       sink: new MemorySink(),
       now: () => Date.UTC(2024, 7, 1),

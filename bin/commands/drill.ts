@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../layers/config/load';
+import { readDecoyPlan } from '../../layers/detection/plan-file';
 import { liveKpis, renderLive, runLiveDrill } from '../../layers/drill/live';
 import { renderReport } from '../../layers/drill/report';
 import { runDrill } from '../../layers/drill/runner';
@@ -17,6 +18,7 @@ interface DrillOptions {
   live?: boolean;
   allowContainment?: boolean;
   timeout: string;
+  decoys?: string;
 }
 
 /** For tests: change the synthesized templates before the drill reads them (break a pattern on purpose). */
@@ -46,6 +48,7 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
       '--live with dry-run off: let the response contain the drill user for real',
     )
     .option('--timeout <minutes>', '--live: how long to wait for each finding and response', '10')
+    .option('--decoys <file>', '--live: the planted decoys ({"decoys":[...]}, a registry export)')
     .action(async (options: DrillOptions) => {
       const config = loadConfig({ configFile: options.config });
       const progress = (message: string) => process.stderr.write(`drill: ${message}\n`);
@@ -59,6 +62,7 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
           allowContainment: options.allowContainment === true,
           timeoutMs: timeoutMinutes * 60_000,
           log: progress,
+          ...(options.decoys ? { decoys: readDecoyPlan(options.decoys) } : {}),
         });
         process.stdout.write(renderLive(result));
         if (options.json) process.stdout.write(`${JSON.stringify(liveKpis(result))}\n`);

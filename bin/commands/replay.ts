@@ -79,9 +79,15 @@ export async function replay(
   if (!Number.isInteger(windowMinutes) || windowMinutes < 1)
     throw new Error(`--window: expected whole minutes (got "${options.window}")`);
 
+  // Deployed names are chosen at plant time (secret seed): without --decoys (a registry
+  // export) only the example names match, which suits records made against them.
+  if (!options.decoys)
+    io.err(
+      'replay: no --decoys list; matching the example names of `plan` (deployed names are chosen at plant time and kept in the registry)\n',
+    );
   const decoys = options.decoys
     ? readDecoyPlan(options.decoys)
-    : planDecoys(config, { account: options.account, region }).decoys;
+    : planDecoys(config, { account: options.account, region }).resources;
   const engine = new ReplayEngine({
     decoys,
     context: replayContext(config, {

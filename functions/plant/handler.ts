@@ -7,7 +7,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SDK_RETRY } from '../../layers/decoys/aws-errors';
 import { awsPorts } from '../../layers/decoys/aws-ports';
 import {
@@ -19,9 +19,10 @@ import {
   physicalIdOf,
   responseBody,
 } from '../../layers/decoys/custom-resource';
-import { Planter } from '../../layers/decoys/planter';
+import { Planter, sleepFor } from '../../layers/decoys/planter';
 import { cryptoRandom } from '../../layers/decoys/random';
 import { DynamoRegistry, documentClient } from '../../layers/decoys/registry';
+import { objectEventSelectors } from '../../layers/detection/trail-selectors';
 import { readEnvironment } from '../../layers/runtime/env';
 import { issueLines } from '../../layers/runtime/issues';
 
@@ -48,6 +49,9 @@ function wire() {
       optional: true,
       pattern: /^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.+$/,
     },
+    // The stack's own trail, when the planter sets its object-event selectors.
+    TRAIL_ARN: { optional: true, pattern: /^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.+$/ },
+    TRAIL_BUCKET: { optional: true },
     AWS_REGION: { description: 'set by Lambda' },
   });
   const dynamo = new DynamoDBClient({ region: env.AWS_REGION, ...SDK_RETRY });
@@ -74,10 +78,27 @@ function wire() {
       random: cryptoRandom,
       region: env.AWS_REGION,
       log: logger,
+      // A run's writes are seconds apart, as a real job's (cadence.ts).
+      sleep: sleepFor,
+      ...(env.TRAIL_ARN && env.TRAIL_BUCKET
+        ? {
+            trailSelectors: {
+              port: ports.trail,
+              arn: env.TRAIL_ARN,
+              trailBucket: env.TRAIL_BUCKET,
+              selectors: (input) =>
+                objectEventSelectors({ ...input, partition: env.TRAIL_ARN?.split(':')[1] ?? 'aws' }),
+            },
+          }
+        : {}),
     });
 
-  const refresh = async (_event: RefreshEvent, _context: Context) => {
-    const { rotated, parameters, objects } = await newPlanter().refresh();
+  const refresh = async (event: RefreshEvent, _context: Context) => {
+    // The schedule's events carry an id; the response workflow's (the planted key was
+    // used) does not, and rotates the key now whatever the cadence says.
+    const { rotated, parameters, objects } = await newPlanter().refresh({
+      rotateKey: event.id === undefined,
+    });
     // Counts only (the logs are readable with ReadOnlyAccess): no names, no key ids.
     const counts = { rotated, parameters, objects };
     logger.info('rotation done', counts);

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AwsPrincipalReader, S3EvidenceWriter } from '../../layers/response/aws-adapters';
 import { collectEvidence } from '../../layers/response/evidence';
 import { decisionSchema } from '../../layers/response/policy';

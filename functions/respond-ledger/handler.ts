@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { readRegistry } from '../../layers/decoys/registry';
 import { SnsNotifier } from '../../layers/response/aws-adapters';
 import { PowertoolsKpiSink } from '../../layers/response/kpi-metrics';
-import { monotonicClock, runLedger } from '../../layers/response/ledger';
+import { type LedgerDeps, monotonicClock, runLedger } from '../../layers/response/ledger';
 import { decodePolicy } from '../../layers/response/policy';
 import { S3AuditStore } from '../../layers/response/s3-audit-store';
 import { readEnvironment } from '../../layers/runtime/env';
@@ -19,24 +19,25 @@ const env = readEnvironment({
   RECORDS_BUCKET: { description: 'the object-locked bucket of evidence and audit records' },
   TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/ },
   RESPONSE_POLICY: { description: 'the response policy as JSON' },
-  STATE_TABLE: { description: 'the state table holding the registry of planted resources' },
+  STATE_TABLE: { description: 'the state table (registry)' },
 });
 const policy = decodePolicy(env.RESPONSE_POLICY);
 const logger = new Logger();
 const kpis = new PowertoolsKpiSink(new Metrics());
 /** The planted users, from the registry: one read per decision, so never stale. */
-async function plantedUsers(): Promise<readonly string[]> {
+async function reservedUsers(): Promise<readonly string[]> {
   const view = await readRegistry({ tableName: env.STATE_TABLE });
-  return (view?.decoys ?? []).filter((d) => d.kind === 'iam-user').map((d) => d.name);
+  return (view?.resources ?? []).filter((d) => d.kind === 'iam-user').map((d) => d.name);
 }
+// `satisfies` so a renamed port is a compile error here, not a silently missing dependency.
 const deps = {
-  plantedUsers,
+  reservedUsers,
   store: new S3AuditStore(new S3Client({}), env.RECORDS_BUCKET),
   notifier: new SnsNotifier(new SNSClient({}), env.TOPIC_ARN),
   policy,
   now: monotonicClock(),
   evidenceLocation: `s3://${env.RECORDS_BUCKET}`,
-};
+} satisfies LedgerDeps;
 
 export const handler = async (event: unknown) => {
   const { result, kpis: produced } = await runLedger(event, deps);

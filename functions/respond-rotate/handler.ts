@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { stepPlanSchema } from '../../layers/response/plan';
 import {
   cleanupNewKeys,

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { documentClient, readRegistry } from '../../layers/decoys/registry';
 import { DynamoTouchStore } from '../../layers/detection/dynamo-store';
+import type { TouchMetric } from '../../layers/detection/touch';
 import {
   TOUCH_SETTINGS_ENVIRONMENT,
   touchSettingsFromEnvironment,
@@ -17,17 +18,34 @@ const env = readEnvironment({
   ...TOUCH_SETTINGS_ENVIRONMENT,
 });
 
+/**
+ * The deployed metric names: anyone who can list metrics (ReadOnlyAccess) reads
+ * them, so they are the platform's words, not the detector's ("Touches" would say
+ * what is being touched). The source keeps its names; this is where they change.
+ */
+const METRIC_NAMES: Record<TouchMetric, string> = {
+  Touches: 'MatchedCalls',
+  Findings: 'Findings',
+  Duplicates: 'Duplicates',
+  Allowlisted: 'Allowlisted',
+  Ignored: 'Skipped',
+  MalformedEvents: 'MalformedEvents',
+  OversizedEvents: 'OversizedEvents',
+  PublishFailures: 'PublishFailures',
+};
+
 const logger = new Logger();
 const metrics = new Metrics();
 const dynamo = documentClient();
 
 const processEvent = touchHandler({
   ...touchSettingsFromEnvironment(env),
-  loadDecoys: async () => (await readRegistry({ tableName: env.STATE_TABLE, client: dynamo }))?.decoys ?? [],
+  loadResources: async () =>
+    (await readRegistry({ tableName: env.STATE_TABLE, client: dynamo }))?.resources ?? [],
   store: new DynamoTouchStore(dynamo, env.STATE_TABLE),
   sink: findingSinkFromEnvironment(env),
   now: () => Date.now(),
-  count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value),
+  count: (metric, value = 1) => metrics.addMetric(METRIC_NAMES[metric], MetricUnit.Count, value),
   logger,
 });
 

@@ -23,7 +23,7 @@ import type { FindingSink } from '../../layers/findings/publish';
 export interface TouchHandlerDependencies {
   settings: TouchSettings;
   /** The decoys with their current key ids (the registry). */
-  loadDecoys: () => Promise<readonly KnownDecoy[]>;
+  loadResources: () => Promise<readonly KnownDecoy[]>;
   store: TouchStore;
   sink: FindingSink;
   now: () => number;
@@ -32,21 +32,22 @@ export interface TouchHandlerDependencies {
   /** The parameters' KMS key ARN (the registry knows the key by its alias). */
   keyArn?: string;
   /** How long the decoy list is reused before it is read again. */
-  decoysTtlMs?: number;
+  cacheTtlMs?: number;
 }
 
 export interface TouchHandlerResult {
   ignored?: string;
-  touches: { result: TouchResult; findingId?: string; decoy: string; severity: string }[];
+  /** `resource` is `<kind>:<name>` of the resource the call touched. */
+  touches: { result: TouchResult; findingId?: string; resource: string; severity: string }[];
 }
 
 export function touchHandler(deps: TouchHandlerDependencies) {
-  const ttl = deps.decoysTtlMs ?? 60_000;
+  const ttl = deps.cacheTtlMs ?? 60_000;
   let cached: { index: DecoyIndex; loadedAt: number } | undefined;
   const decoyIndex = async () => {
     const now = deps.now();
     if (!cached || now - cached.loadedAt > ttl) {
-      cached = { index: new DecoyIndex(await deps.loadDecoys(), { keyArn: deps.keyArn }), loadedAt: now };
+      cached = { index: new DecoyIndex(await deps.loadResources(), { keyArn: deps.keyArn }), loadedAt: now };
     }
     return cached.index;
   };
@@ -75,15 +76,19 @@ export function touchHandler(deps: TouchHandlerDependencies) {
       touches: outcome.outcomes.map((o) => ({
         result: o.result,
         ...(o.findingId ? { findingId: o.findingId } : {}),
-        decoy: `${o.touch.decoy.kind}:${o.touch.decoy.name}`,
+        resource: `${o.touch.resource.kind}:${o.touch.resource.name}`,
         severity: o.touch.severity,
       })),
     };
+    // The same line for every event, whatever it matched: anyone with logs:FilterLogEvents
+    // (ReadOnlyAccess) reads this group, and a line that named the resource, or only
+    // differed for the events that matched, would point at the planted resources
+    // through the event id. What matched is in the finding (recorded in the state
+    // table, published to the operators) and in the counts (metrics).
     deps.logger.info('event processed', {
       eventId: parsed.deliveryId,
       eventName: parsed.record.eventName,
       region: parsed.record.awsRegion,
-      ...result,
     });
     return result;
   };

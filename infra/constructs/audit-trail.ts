@@ -4,48 +4,49 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
+import { MANAGEMENT_SELECTOR, OBJECT_SELECTOR_NAME } from '../../layers/detection/trail-selectors';
 import { acknowledge } from '../nag/acknowledge';
 
 export interface AuditTrailProps {
   readonly config: HoneytrailConfig;
-  /** The bucket whose objects need data events (the only one). */
-  readonly dataEventBucketName: string | undefined;
+  /**
+   * Whether a bucket decoy needs S3 object events. Its name is chosen at plant time
+   * and never enters the template: in `planted-bucket` mode the planter adds it to
+   * the selectors (see `plantTimeSelectors`).
+   */
+  readonly objectEvents: boolean;
   /** Deployed trail name: neutral. */
   readonly trailName: string;
 }
 
 /**
- * The advanced event selectors detection needs: every management event (read and
- * write) and S3 object-level events for one bucket only. Never data events on the
- * trail's own bucket: each delivery would log an event about itself, a loop.
+ * The advanced event selectors the stack synthesizes: every management event (read
+ * and write) and, in `all-buckets` mode, S3 object-level events for every bucket but
+ * the trail's own (each delivery would log an event about itself, a loop). In
+ * `planted-bucket` mode the template names no bucket: management events only, which
+ * the planter completes at plant time with objectEventSelectors
+ * (layers/detection/trail-selectors.ts): the planted bucket among cover buckets.
  */
 export function trailSelectors(
   partition: string,
-  dataEventBucketName: string | undefined,
-  scope: { dataEvents: 'planted-bucket' | 'all-buckets'; ownBucketName: string } = {
-    dataEvents: 'planted-bucket',
-    ownBucketName: '',
-  },
+  scope: { objectEvents: boolean; dataEvents: 'planted-bucket' | 'all-buckets'; ownBucketName: string },
 ): cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] {
   const selectors: cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] = [
-    { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
+    {
+      name: MANAGEMENT_SELECTOR.Name,
+      fieldSelectors: MANAGEMENT_SELECTOR.FieldSelectors!.map((f) => ({
+        field: f.Field!,
+        equalTo: f.Equals,
+      })),
+    },
   ];
-  if (dataEventBucketName && scope.dataEvents === 'all-buckets') {
+  if (scope.objectEvents && scope.dataEvents === 'all-buckets') {
     selectors.push({
-      name: 'Object activity',
+      name: OBJECT_SELECTOR_NAME,
       fieldSelectors: [
         { field: 'eventCategory', equalTo: ['Data'] },
         { field: 'resources.type', equalTo: ['AWS::S3::Object'] },
         { field: 'resources.ARN', notStartsWith: [`arn:${partition}:s3:::${scope.ownBucketName}/`] },
-      ],
-    });
-  } else if (dataEventBucketName) {
-    selectors.push({
-      name: 'Object activity',
-      fieldSelectors: [
-        { field: 'eventCategory', equalTo: ['Data'] },
-        { field: 'resources.type', equalTo: ['AWS::S3::Object'] },
-        { field: 'resources.ARN', startsWith: [`arn:${partition}:s3:::${dataEventBucketName}/`] },
       ],
     });
   }
@@ -55,12 +56,32 @@ export function trailSelectors(
 /**
  * The trail detection depends on (CloudTrail events reach EventBridge only while a
  * trail is logging), or the existing one named in the config.
+ *
+ * In `planted-bucket` mode (the default) the planter completes the selectors at
+ * plant time (cloudtrail:PutEventSelectors, granted by `allowSelectorUpdates`).
+ * CloudFormation leaves them alone while the trail resource is unchanged (drift is
+ * only reported, never corrected), but an update of the trail resource can put the
+ * template's selectors back (management events only): its update handler puts the
+ * desired selectors, and resets them when the property is absent (measured through
+ * CloudFormation in go-to-k/cdkd#1563). Object events on the bucket then stop until
+ * the planter's next run (its schedule, or a deploy-time run ordered after
+ * `resource`). The tamper rule does not report the reset (the
+ * deployer's own call).
  */
 export class AuditTrail extends Construct {
   readonly trailArn: string;
   readonly trailName: string;
-  /** The bucket log files land in, when known (scoring reads it). */
+  /** The bucket log files land in, when known (scoring reads it; the planter never selects it). */
   readonly logBucket: s3.IBucket | undefined;
+  /**
+   * True when the planter must add the planted bucket (among cover buckets) to the
+   * selectors at plant time: a trail this stack creates, object events wanted, mode
+   * `planted-bucket`. False with `all-buckets` (the template selects every bucket)
+   * and with an existing trail (not ours to change).
+   */
+  readonly plantTimeSelectors: boolean;
+  /** The trail resource, when this stack creates it (the planter's run should follow its changes). */
+  readonly resource: cloudtrail.CfnTrail | undefined;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
     super(scope, id);
@@ -73,8 +94,11 @@ export class AuditTrail extends Construct {
       this.logBucket = config.trail.existingTrailBucket
         ? s3.Bucket.fromBucketName(this, 'LogBucket', config.trail.existingTrailBucket)
         : undefined;
+      this.plantTimeSelectors = false;
+      this.resource = undefined;
       return;
     }
+    this.plantTimeSelectors = props.objectEvents && config.trail.dataEvents === 'planted-bucket';
 
     this.trailName = props.trailName;
     this.trailArn = stack.formatArn({
@@ -137,11 +161,27 @@ export class AuditTrail extends Construct {
       isMultiRegionTrail: true,
       includeGlobalServiceEvents: true,
       enableLogFileValidation: true,
-      advancedEventSelectors: trailSelectors(stack.partition, props.dataEventBucketName, {
+      advancedEventSelectors: trailSelectors(stack.partition, {
+        objectEvents: props.objectEvents,
         dataEvents: config.trail.dataEvents,
         ownBucketName: logBucket.bucketName,
       }),
     });
     trail.node.addDependency(logBucket.policy!);
+    this.resource = trail;
+  }
+
+  /**
+   * Lets `grantee` (the planter) read and put this trail's event selectors, on this
+   * trail only. Nothing when the selectors are not completed at plant time.
+   */
+  allowSelectorUpdates(grantee: iam.IGrantable): void {
+    if (!this.plantTimeSelectors) return;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
+        resources: [this.trailArn],
+      }),
+    );
   }
 }

@@ -5,25 +5,32 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { HoneytrailConfig } from '../../layers/config/schema';
-import type { DecoyKind, DecoyNames, DecoyPlan } from '../../layers/decoys/catalogue';
-import { encodeSpec } from '../../layers/decoys/spec';
+import { type DecoyShape, OWNERSHIP_TAG_KEY } from '../../layers/decoys/catalogue';
+import { DECOY_WRITER } from '../../layers/decoys/content';
+import { encodeShape, shapeRevision } from '../../layers/decoys/spec';
 import { acknowledge, nagResource } from '../nag/acknowledge';
+import type { AuditTrail } from './audit-trail';
 import { HouseFunction } from './house-function';
+import { protectedIamArns } from './incident-workflow';
 import type { StateStore } from './state-store';
 
 export interface DecoyFleetProps {
   readonly config: HoneytrailConfig;
-  readonly plan: DecoyPlan;
-  readonly names: DecoyNames;
+  /** What to plant, without generated names (catalogue.ts shapeOf). */
+  readonly shape: DecoyShape;
   readonly state: StateStore;
   /** Set when the trail is an existing one whose selectors must be checked. */
   readonly existingTrailArn?: string;
+  /** The stack's trail: when it wants plant-time selectors, the planter sets them. */
+  readonly trail?: AuditTrail;
 }
 
 /**
  * Plants the decoys through a custom resource (create, update, delete) and
  * refreshes them on a schedule. The decoys themselves are made by the function,
- * not by CloudFormation, so they never show up as resources of this stack.
+ * not by CloudFormation, so they never show up as resources of this stack; and
+ * their names are chosen by the function at plant time (layers/decoys/naming.ts),
+ * so the template names none of them: the custom resource carries the shape only.
  */
 export class DecoyFleet extends Construct {
   readonly plantFunction: HouseFunction;
@@ -33,51 +40,106 @@ export class DecoyFleet extends Construct {
   constructor(scope: Construct, id: string, props: DecoyFleetProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const { names, plan, config } = props;
+    const { shape, config } = props;
+    const arn = (service: string, resource: string, region = stack.region) =>
+      `arn:${stack.partition}:${service}:${region}:${stack.account}:${resource}`;
 
     // The parameters' own key, like a service's secrets key: kms:Decrypt with the
     // parameter's encryption context is a touch even when GetParameter is not seen.
+    // No alias and no service in the description: both are readable in the template.
+    // The planter gives the key an alias it chooses at plant time, after the
+    // account's own aliases; the key stays a stack resource so that
+    // CloudFormation owns its lifecycle (key policy, rotation, the pending window on
+    // deletion), which a key created at run time would lose on a failed delete.
     this.key = new kms.Key(this, 'Key', {
+      // Worded like the stack's other keys; names no service.
+      description: 'Platform secrets encryption',
       enableKeyRotation: true,
-      description: `Secrets for ${names.service} (${names.environment})`,
-      alias: names.keyAlias,
       // Only the planted parameters use it, and they are deleted first (the custom
       // resource depends on the key): nothing is left to decrypt once the stack goes.
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
 
+    const selectorTrail = props.trail?.plantTimeSelectors ? props.trail : undefined;
     this.plantFunction = new HouseFunction(this, 'Rotation', {
       handlerDir: 'plant',
       serviceName: 'secret-rotation',
-      description: `Rotates ${names.service} credentials`,
+      description: 'Rotates service credentials',
       timeout: Duration.minutes(5),
-      // No key id here: it is UUID-shaped and env values are visible. The planter
-      // names the key by its alias, which the plan carries.
+      // No key id here: it is UUID-shaped and env values are visible. The custom
+      // resource passes the key's ARN; the scheduled refresh uses the alias.
       environment: {
         STATE_TABLE: props.state.table.tableName,
         ...(props.existingTrailArn ? { EXISTING_TRAIL_ARN: props.existingTrailArn } : {}),
+        ...(selectorTrail?.logBucket
+          ? { TRAIL_ARN: selectorTrail.trailArn, TRAIL_BUCKET: selectorTrail.logBucket.bucketName }
+          : {}),
       },
     });
     const role = this.plantFunction.role;
     props.state.allowReadWrite(role);
     // Writing SecureString values only encrypts; the planter never reads them back.
-    this.key.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey');
+    this.key.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateAlias', 'kms:DeleteAlias');
+    if (selectorTrail) selectorTrail.allowSelectorUpdates(role);
 
-    const arns = (kind: DecoyKind) => plan.decoys.filter((d) => d.kind === kind).map((d) => d.arn);
-    const parameterArns = arns('ssm-parameter');
-    if (parameterArns.length > 0) {
+    // Naming after the account: names only (DescribeParameters never returns values).
+    // These List/Describe actions have no resource-level scoping.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ssm:DescribeParameters',
+          's3:ListAllMyBuckets',
+          'iam:ListUsers',
+          'secretsmanager:ListSecrets',
+          'kms:ListAliases',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // The alias is chosen at plant time: CreateAlias/DeleteAlias need the alias
+    // resource too, and KMS aliases carry no tags to condition on.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:DeleteAlias'],
+        resources: [arn('kms', 'alias/*')],
+      }),
+    );
+
+    // The policies name no decoy: the names are chosen at plant time. Least privilege
+    // without singling anything out is ABAC on the ownership tag the planter writes on
+    // everything it creates (the same key real IaC-managed resources carry), and the
+    // planter refuses any name its registry does not list (ForeignResourceError).
+    // The tag's value too, not only its key: real resources are often tagged
+    // `managed-by` (terraform, cdk, ...), and the role must not reach those.
+    const tagged = (conditionKey: string) => ({
+      StringEquals: { [`${conditionKey}/${OWNERSHIP_TAG_KEY}`]: DECOY_WRITER },
+    });
+    if (shape.parameters.length > 0) {
+      const parameters = arn('ssm', 'parameter/*');
+      // Creating: PutParameter with Tags (AddTagsToResource is authorized with it).
       role.addToPolicy(
         new iam.PolicyStatement({
-          // GetParameter (never decrypted): is a name free before it is claimed.
-          // AddTagsToResource: PutParameter with Tags needs it.
-          actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
-          resources: parameterArns,
+          actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+          resources: [parameters],
+          conditions: tagged('aws:RequestTag'),
+        }),
+      );
+      // Overwriting (no tags allowed with Overwrite) and deleting: parameters that carry the tag.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
+          resources: [parameters],
+          conditions: tagged('ssm:resourceTag'),
         }),
       );
     }
-    const bucketArns = arns('s3-bucket');
-    if (bucketArns.length > 0) {
+    if (shape.bucket) {
+      // S3 general purpose buckets evaluate tag conditions only once ABAC is switched
+      // on per bucket (PutBucketAbac), which GetBucketAbac shows to ReadOnlyAccess: on
+      // the planted bucket alone it would single it out. So: every bucket of this
+      // account, and the registry check in the planter.
+      const sameAccount = { StringEquals: { 's3:ResourceAccount': stack.account } };
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: [
@@ -94,26 +156,46 @@ export class DecoyFleet extends Construct {
             's3:ListBucket',
             's3:ListBucketVersions',
           ],
-          resources: bucketArns,
+          resources: [`arn:${stack.partition}:s3:::*`],
+          conditions: sameAccount,
         }),
       );
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-          resources: bucketArns.map((arn) => `${arn}/*`),
+          resources: [`arn:${stack.partition}:s3:::*/*`],
+          conditions: sameAccount,
         }),
       );
     }
-    const userArns = arns('iam-user');
-    if (userArns.length > 0) {
+    if (shape.user) {
+      const users = `arn:${stack.partition}:iam::${stack.account}:user/*`;
+      // Is a name free before it is claimed (a read ReadOnlyAccess has anyway).
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['iam:GetUser'], resources: [users] }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['iam:CreateUser'],
+          resources: [users],
+          conditions: tagged('aws:RequestTag'),
+        }),
+      );
+      // Tagging needs the tag already on the user: a request tag alone would let the
+      // role tag any unprotected user into its reach.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['iam:TagUser'],
+          resources: [users],
+          conditions: {
+            StringEquals: {
+              ...tagged('aws:RequestTag').StringEquals,
+              ...tagged('aws:ResourceTag').StringEquals,
+            },
+          },
+        }),
+      );
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: [
-            // Is the name free before it is claimed.
-            'iam:GetUser',
-            'iam:CreateUser',
-            // CreateUser with Tags needs it.
-            'iam:TagUser',
             'iam:PutUserPolicy',
             'iam:CreateAccessKey',
             'iam:ListAccessKeys',
@@ -126,7 +208,62 @@ export class DecoyFleet extends Construct {
             'iam:DeleteLoginProfile',
             'iam:DeleteUser',
           ],
-          resources: userArns,
+          resources: [users],
+          conditions: tagged('aws:ResourceTag'),
+        }),
+      );
+      // A protected principal (the deployer, the stack's roles, the configured ones) may
+      // carry the same tag: never theirs, whatever the tag says.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'NeverProtectedPrincipals',
+          effect: iam.Effect.DENY,
+          actions: [
+            'iam:CreateUser',
+            'iam:TagUser',
+            'iam:PutUserPolicy',
+            'iam:CreateAccessKey',
+            'iam:DeleteAccessKey',
+            'iam:DeleteUserPolicy',
+            'iam:DetachUserPolicy',
+            'iam:DeleteLoginProfile',
+            'iam:DeleteUser',
+          ],
+          resources: protectedIamArns(stack, config),
+        }),
+      );
+    }
+    const hasSecrets = (shape.secrets?.length ?? 0) > 0;
+    if (hasSecrets) {
+      const secrets = arn('secretsmanager', 'secret:*');
+      // Is a name free before it is claimed (a read ReadOnlyAccess has anyway); a tag
+      // condition would turn "not found" into "denied".
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [secrets] }),
+      );
+      // Creating with tags (TagResource is authorized with it).
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+          resources: [secrets],
+          conditions: tagged('aws:RequestTag'),
+        }),
+      );
+      // New values and removal: secrets that carry the tag. Never GetSecretValue.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'],
+          resources: [secrets],
+          conditions: tagged('aws:ResourceTag'),
+        }),
+      );
+      // Secrets Manager needs kms:Decrypt besides GenerateDataKey to write under a
+      // customer-managed key; only through Secrets Manager, which the role cannot read from.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
         }),
       );
     }
@@ -138,16 +275,43 @@ export class DecoyFleet extends Construct {
         }),
       );
     }
-    for (const arn of bucketArns) {
-      acknowledge(
-        role,
-        `AwsSolutions-IAM5[Resource::${nagResource(this, arn)}/*]`,
-        'Object actions are scoped to the one planted bucket; its keys sit under varied prefixes.',
-      );
-    }
+    // Decoy names are chosen at plant time and must not appear in this readable policy.
+    const reasons: [string, string][] = [
+      ['*', 'Listings (names only) have no resource-level scope.'],
+      [
+        arn('kms', 'alias/*'),
+        'The key alias is chosen at plant time; aliases carry no tags to condition on.',
+      ],
+      [
+        arn('ssm', 'parameter/*'),
+        'Scoped by the ownership tag (ABAC); the planter acts only on what its registry lists.',
+      ],
+      [
+        `arn:${stack.partition}:iam::${stack.account}:user/*`,
+        'Scoped by the ownership tag (ABAC), GetUser excepted (a read); the planter acts only on what its registry lists.',
+      ],
+      [
+        `arn:${stack.partition}:s3:::*`,
+        'Bucket ABAC needs a per-bucket switch (PutBucketAbac) readable with GetBucketAbac that would single the bucket out: limited to this account; the planter acts only on what its registry lists.',
+      ],
+      [
+        `arn:${stack.partition}:s3:::*/*`,
+        'Objects of the planted bucket, whose name is chosen at plant time; this account only.',
+      ],
+      ...(hasSecrets
+        ? ([
+            [
+              arn('secretsmanager', 'secret:*'),
+              'Scoped by the ownership tag (ABAC), DescribeSecret excepted (a read); the planter acts only on what its registry lists.',
+            ],
+          ] as [string, string][])
+        : []),
+    ];
+    for (const [resource, reason] of reasons)
+      acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`, reason);
 
-    // The template is readable (cloudformation:GetTemplate): the plan goes in as
-    // encodeSpec writes it, without breadcrumb links or the plan's own key names.
+    // The template is readable (cloudformation:GetTemplate): the shape only (kinds,
+    // counts, formats, explicit names the user configured), a revision, and the key.
     this.resource = new CustomResource(this, 'State', {
       serviceToken: this.plantFunction.function.functionArn,
       resourceType: 'Custom::SecretRotation',
@@ -155,13 +319,14 @@ export class DecoyFleet extends Construct {
       // cannot run at all (CloudFormation's default is an hour). Leaves room for Lambda's retries.
       serviceTimeout: Duration.minutes(20),
       properties: {
-        Plan: encodeSpec({ service: names.service, environment: names.environment, plan }),
-        StackRegion: stack.region,
-        Naming: config.naming.seed,
+        Shape: encodeShape(shape),
+        Revision: shapeRevision(shape),
+        KeyArn: this.key.keyArn,
       },
     });
-    // The parameters are encrypted under the key's alias: it must exist first.
+    // The key must exist before the planter aliases it; the trail before its selectors are set.
     this.resource.node.addDependency(this.key);
+    if (selectorTrail?.resource) this.resource.node.addDependency(selectorTrail.resource);
 
     const schedule = new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.expression(config.refreshSchedule),

@@ -7,9 +7,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { routeNamePrefix } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
-import type { DecoyPlan } from '../../layers/decoys/catalogue';
-import { buildDetectionRules, type DetectionContext, type DetectionRule } from '../../layers/detection/rules';
-import { acknowledge } from '../nag/acknowledge';
+import { type DecoyPlan, shapeOf } from '../../layers/decoys/catalogue';
+import {
+  buildDetectionRules,
+  type DetectionContext,
+  type DetectionRule,
+  type UnnamedKind,
+} from '../../layers/detection/rules';
+import { acknowledge, nagResource } from '../nag/acknowledge';
 import type { AuditTrail } from './audit-trail';
 import type { DecoyFleet } from './decoy-fleet';
 import { HouseFunction } from './house-function';
@@ -35,6 +40,27 @@ export const ROUTE_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 /** EventBridge retries a failed delivery for up to 24 hours, then dead-letters it. */
 export const ROUTE_RETRY = { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 };
 
+/**
+ * The planted kinds the rules watch by service and API name: all of them with broad
+ * rules; with named rules, those the config leaves to the planter to name (the
+ * default for all), which no synthesized pattern can list. A kind not planted is not
+ * watched at all (no invocation for it).
+ */
+export function watchedBroadly(config: HoneytrailConfig): UnnamedKind[] {
+  const shape = shapeOf(config);
+  const broad = config.detection.ruleStyle === 'broad';
+  return [
+    ...(shape.parameters.length > 0 && (broad || shape.parameters.some((p) => !p.name))
+      ? (['ssm-parameter'] as const)
+      : []),
+    ...(shape.bucket && (broad || !shape.bucket.name) ? (['s3-bucket'] as const) : []),
+    ...(shape.user && (broad || !shape.user.name) ? (['iam-user'] as const) : []),
+    ...((shape.secrets?.length ?? 0) > 0 && (broad || shape.secrets?.some((s) => !s.name))
+      ? (['secretsmanager-secret'] as const)
+      : []),
+  ];
+}
+
 /** The detection context of a stack: what buildDetectionRules needs besides the decoys. */
 export function detectionContext(
   config: HoneytrailConfig,
@@ -42,6 +68,7 @@ export function detectionContext(
 ): DetectionContext {
   return {
     style: config.detection.ruleStyle,
+    watchedBroadly: watchedBroadly(config),
     ruleNamePrefix: routeNamePrefix(config),
     busName: parts.busName,
     trailName: parts.trailName,
@@ -136,14 +163,17 @@ export class EventRouting extends Construct {
     const bus = notifications.bus;
     const busName = (bus.node.defaultChild as events.CfnEventBus).name;
 
+    const named = config.detection.ruleStyle === 'named';
     this.context = detectionContext(config, {
       busName,
       trailName: props.trail.trailName,
       trailArn: props.trail.trailArn,
       planterRoleArn: props.decoys.plantFunction.role.roleArn,
-      keyArn: props.decoys.key.keyArn,
+      // Only named patterns list the key; broad ones and the touch function never name it.
+      ...(named ? { keyArn: props.decoys.key.keyArn } : {}),
     });
-    this.rules = buildDetectionRules(props.plan.decoys, this.context);
+    // Broad rules need no decoy: the touch function learns them from the registry.
+    this.rules = buildDetectionRules(named ? props.plan.resources : [], this.context);
     this.deadLetters = deadLetterQueue(this, 'DeadLetters');
 
     const allowlist = config.detection.allowlist;
@@ -168,7 +198,7 @@ export class EventRouting extends Construct {
         AUDIT_TRAIL_NAME: props.trail.trailName,
         AUDIT_TRAIL_ARN: props.trail.trailArn,
         TRUSTED_ROLE_ARNS: props.decoys.plantFunction.role.roleArn,
-        KEY_ARN: props.decoys.key.keyArn,
+        // No decoy here (not even the key): environments are readable, the registry is not.
         WINDOW_MINUTES: String(config.detection.dedupeWindowMinutes),
         ALLOWED_PRINCIPALS: allowlist.principalArns.join(','),
         ALLOWED_CIDRS: allowlist.cidrs.join(','),
@@ -206,13 +236,20 @@ export class EventRouting extends Construct {
         maxEventAge: Duration.hours(6),
       });
     }
-    const userArns = props.plan.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.arn);
-    if (userArns.length > 0) {
+    if (config.decoys.iam.enabled) {
+      // Every user of the account, like any credential report: scoping it to the planted
+      // user would name that user in a readable policy. The registry says which keys to check.
+      const everyUser = stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' });
       this.unloggedUseFunction.role.addToPolicy(
         new iam.PolicyStatement({
           actions: ['iam:GetAccessKeyLastUsed', 'iam:ListAccessKeys'],
-          resources: userArns,
+          resources: [everyUser],
         }),
+      );
+      acknowledge(
+        this.unloggedUseFunction.role,
+        `AwsSolutions-IAM5[Resource::${nagResource(this, everyUser)}]`,
+        'Reads key last-use of every user, as credential reports do; a narrower resource would name the one that matters.',
       );
     }
 

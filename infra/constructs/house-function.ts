@@ -10,6 +10,37 @@ import { acknowledge } from '../nag/acknowledge';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/**
+ * How every function is bundled. Anyone with `lambda:GetFunction` (ReadOnlyAccess
+ * has it) downloads the package, so the package carries the code and nothing else:
+ * - no source map: a map ships the TypeScript source, comments and clear names
+ *   included (and `--enable-source-maps` is left out with it). Stack traces in
+ *   the logs name minified frames; `npx vitest` and the drill run the source.
+ * - minified: local identifiers are renamed (keepNames stays off, so no
+ *   `__name(fn, "…")` calls keep them); what remains readable are string
+ *   literals and property names, which the source keeps neutral where deployed.
+ * - no legal comments: the licence banners of bundled dependencies add nothing at
+ *   run time and name the libraries.
+ * - not an option but a rule of the source: deployed code imports zod as a
+ *   namespace (`import * as z from 'zod'`). `import { z } from 'zod'` binds zod's
+ *   namespace object as a value, and esbuild then keeps all of it, its message
+ *   tables in sixty languages included (~370 KB a package, "bait" among them);
+ *   through the namespace import only what is used is kept, English messages only.
+ * test/infra/bundles.test.ts bundles every handler with exactly these options.
+ */
+export const HOUSE_BUNDLING = {
+  format: lambdaNodejs.OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: false,
+  keepNames: false,
+  // ESM bundles of CommonJS dependencies still call require(): give them one.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  externalModules: ['@aws-sdk/*'],
+  esbuildArgs: { '--legal-comments': 'none' as const },
+  forceDockerBundling: false,
+} satisfies lambdaNodejs.BundlingOptions;
+
 export interface HouseFunctionProps {
   /** Folder name under functions/ whose handler.ts is the entry point. */
   readonly handlerDir: string;
@@ -58,22 +89,11 @@ export class HouseFunction extends Construct {
       depsLockFilePath: join(ROOT, 'package-lock.json'),
       projectRoot: ROOT,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'PlatformServices',
         ...props.environment,
       },
-      bundling: {
-        format: lambdaNodejs.OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // ESM bundles of CommonJS dependencies still call require(): give them one.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
-      },
+      bundling: HOUSE_BUNDLING,
     });
 
     // cdk-nag reports every `*` grant of the role as one finding: one acknowledgement,

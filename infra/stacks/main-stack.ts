@@ -2,7 +2,7 @@ import { Aspects, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { auditTrailName, centralBusName } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
-import { type DecoyPlan, decoyNames, planDecoys } from '../../layers/decoys/catalogue';
+import { type DecoyPlan, explicitPlan, shapeOf } from '../../layers/decoys/catalogue';
 import { RolePath, roleIamPath } from '../aspects/role-path';
 import { ActivityAnalytics } from '../constructs/activity-analytics';
 import { AuditTrail } from '../constructs/audit-trail';
@@ -24,6 +24,7 @@ export interface MainStackProps extends StackProps {
  * so they name what the resources look like (platform plumbing), not what they are.
  */
 export class MainStack extends Stack {
+  /** The decoys whose names the config sets explicitly (the rest are chosen at plant time). */
   readonly plan: DecoyPlan;
   readonly state: StateStore;
   readonly notifications: Notifications;
@@ -38,8 +39,13 @@ export class MainStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     Aspects.of(this).add(new RolePath(roleIamPath(config)));
-    this.plan = planDecoys(config, { account: this.account, region: this.region, partition: this.partition });
-    const names = decoyNames(config, this.account, this.region);
+    // Decoy names are chosen at plant time (layers/decoys/naming.ts): the only ones
+    // known here are those the user configured explicitly (none by default).
+    this.plan = explicitPlan(config, {
+      account: this.account,
+      region: this.region,
+      partition: this.partition,
+    });
 
     this.state = new StateStore(this, 'State');
     this.notifications = new Notifications(this, 'Notifications', {
@@ -48,13 +54,13 @@ export class MainStack extends Stack {
     });
     this.trail = new AuditTrail(this, 'AuditTrail', {
       config,
-      dataEventBucketName: config.decoys.s3.enabled ? names.bucketName : undefined,
+      objectEvents: config.decoys.s3.enabled,
       trailName: auditTrailName(config),
     });
     this.decoys = new DecoyFleet(this, 'SecretRotation', {
       config,
-      plan: this.plan,
-      names,
+      shape: shapeOf(config),
+      trail: this.trail,
       state: this.state,
       existingTrailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
     });

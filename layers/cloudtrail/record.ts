@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A CloudTrail record as found in log files, LookupEvents' CloudTrailEvent and

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueLines } from '../runtime/issues';
 import { crossFieldIssues } from './cross-checks';
 import { partitionOf } from './regions';
@@ -11,9 +11,36 @@ import {
   parameterNameProblem,
   regionProblem,
   scheduleProblem,
+  secretNameProblem,
   tellProblem,
   trailArnProblem,
 } from './validators';
+import {
+  baitObjectKinds,
+  type FindingKind,
+  findingKinds,
+  responseActions,
+  secretFormats,
+  secretsManagerFormats,
+  severities,
+} from './vocabulary';
+
+// The enumerations live in vocabulary.ts, which imports nothing, so the functions
+// that need them do not bundle this module (its defaults, messages and validators).
+export {
+  type BaitObjectKind,
+  baitObjectKinds,
+  type FindingKind,
+  findingKinds,
+  type ResponseAction,
+  responseActions,
+  type SecretFormat,
+  type SecretsManagerFormat,
+  type Severity,
+  secretFormats,
+  secretsManagerFormats,
+  severities,
+} from './vocabulary';
 
 /**
  * The one configuration of a deployment. It lives in cdk.json under
@@ -56,16 +83,15 @@ const ssmParameterNameSchema = checked(
   tellProblem,
 );
 
-export const secretFormats = ['password', 'database-url', 'jwt-signing-key', 'api-token'] as const;
-export type SecretFormat = (typeof secretFormats)[number];
-
 export const ssmDecoySchema = z.object({
   name: ssmParameterNameSchema,
   format: z.enum(secretFormats),
 });
 
-export const baitObjectKinds = ['env-file', 'database-dump', 'terraform-state'] as const;
-export type BaitObjectKind = (typeof baitObjectKinds)[number];
+export const secretsManagerDecoySchema = z.object({
+  name: checked(z.string(), secretNameProblem, tellProblem),
+  format: z.enum(secretsManagerFormats),
+});
 
 /** Parsed by the touch function at run time: a CIDR it cannot read would fail every event. */
 const cidrSchema = checked(z.string(), cidrProblem);
@@ -73,13 +99,18 @@ const cidrSchema = checked(z.string(), cidrProblem);
 /** `{account}`, `{region}`, `{service}` and `{env}` are filled in; the result is checked in generated-names.ts. */
 const bucketTemplateSchema = checked(z.string(), tellProblem);
 
-export const severities = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof severities)[number];
+/**
+ * Former names of finding kinds, still read where a person writes a kind
+ * (response.rules[].kind) and taken as the current one, so a rename of a deployed
+ * value never breaks an existing config. Kept here, not in vocabulary.ts: this
+ * module is never bundled into a function, so the former names are not deployed.
+ */
+export const formerFindingKinds: Readonly<Record<string, FindingKind>> = { 'decoy-touch': 'resource-access' };
 
-export const findingKinds = ['decoy-touch', 'anomaly', 'tamper', 'unlogged-use'] as const;
-export type FindingKind = (typeof findingKinds)[number];
-
-export const responseActions = ['notify', 'approve', 'auto'] as const;
+/** The current name of a kind written by a person: a former name is translated, anything else kept. */
+export function currentFindingKind(kind: string): string {
+  return Object.hasOwn(formerFindingKinds, kind) ? formerFindingKinds[kind]! : kind;
+}
 
 export const configSchema = z
   .object({
@@ -148,12 +179,24 @@ export const configSchema = z
           })
           .strict()
           .default({ enabled: true, userName: '' }),
+        /** Secrets Manager secrets (database credentials JSON, API keys). */
+        secrets: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** How many generated secrets when `secrets` is empty. */
+            count: z.number().int().min(1).max(10).default(2),
+            /** Explicit secrets instead of generated ones. */
+            secrets: z.array(secretsManagerDecoySchema).default([]),
+          })
+          .strict()
+          .default({ enabled: true, count: 2, secrets: [] }),
       })
       .strict()
       .default({
         ssm: { enabled: true, count: 4, parameters: [] },
         s3: { enabled: true, bucketName: '', objects: [...baitObjectKinds] },
         iam: { enabled: true, userName: '' },
+        secrets: { enabled: true, count: 2, secrets: [] },
       }),
     /** How often decoy values and the decoy access key are rotated. */
     refreshSchedule: scheduleSchema.default('rate(1 day)'),
@@ -196,10 +239,13 @@ export const configSchema = z
     detection: z
       .object({
         /**
-         * `named`: rules list decoy names (a tell to whoever can read rules).
-         * `broad`: rules match the services and the touch function filters against the registry.
+         * `broad` (default): rules match services and API names, never a decoy; the touch
+         * function sorts the matches against the registry, which ReadOnlyAccess cannot read
+         * (one invocation per matching call in the account).
+         * `named`: rules list decoy names and ARNs: fewer invocations, but whoever can read
+         * rules (ReadOnlyAccess can) reads the decoy list out of them.
          */
-        ruleStyle: z.enum(['named', 'broad']).default('named'),
+        ruleStyle: z.enum(['named', 'broad']).default('broad'),
         dedupeWindowMinutes: z.number().int().min(1).max(10080).default(60),
         allowlist: z
           .object({
@@ -214,7 +260,7 @@ export const configSchema = z
       })
       .strict()
       .default({
-        ruleStyle: 'named',
+        ruleStyle: 'broad',
         dedupeWindowMinutes: 60,
         allowlist: { principalArns: [], cidrs: [] },
         securityHub: false,
@@ -252,14 +298,15 @@ export const configSchema = z
           .array(
             z
               .object({
-                kind: z.enum(findingKinds),
+                /** A former kind name (formerFindingKinds) is read as the current one. */
+                kind: z.string().transform(currentFindingKind).pipe(z.enum(findingKinds)),
                 minSeverity: z.enum(severities).default('low'),
                 action: z.enum(responseActions),
               })
               .strict(),
           )
           .default([
-            { kind: 'decoy-touch', minSeverity: 'high', action: 'auto' },
+            { kind: 'resource-access', minSeverity: 'high', action: 'auto' },
             { kind: 'tamper', minSeverity: 'high', action: 'approve' },
             { kind: 'anomaly', minSeverity: 'high', action: 'approve' },
             { kind: 'unlogged-use', minSeverity: 'low', action: 'notify' },
@@ -286,7 +333,7 @@ export const configSchema = z
       .default({
         protectedPrincipals: [],
         rules: [
-          { kind: 'decoy-touch', minSeverity: 'high', action: 'auto' },
+          { kind: 'resource-access', minSeverity: 'high', action: 'auto' },
           { kind: 'tamper', minSeverity: 'high', action: 'approve' },
           { kind: 'anomaly', minSeverity: 'high', action: 'approve' },
           { kind: 'unlogged-use', minSeverity: 'low', action: 'notify' },
@@ -318,6 +365,15 @@ export const configSchema = z
         code: 'custom',
         path: ['decoys', 'ssm', 'parameters'],
         message: `parameter ${dupe} is listed twice`,
+      });
+    }
+    const secretNames = config.decoys.secrets.secrets.map((p) => p.name);
+    const secretDupe = secretNames.find((n, i) => secretNames.indexOf(n) !== i);
+    if (secretDupe) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['decoys', 'secrets', 'secrets'],
+        message: `secret ${secretDupe} is listed twice`,
       });
     }
   });

@@ -136,6 +136,21 @@ export function parameterNameProblem(name: string): Problem {
   return undefined;
 }
 
+/**
+ * Secrets Manager secret names (CreateSecret's `Name`): 1-512 of A-Za-z0-9/_+=.@-.
+ * A name ending in a hyphen and six characters is refused too: Secrets Manager
+ * appends exactly that to the ARN, and such a name makes partial ARNs ambiguous
+ * (the service's own advice), which detection relies on.
+ */
+export function secretNameProblem(name: string): Problem {
+  const accepted =
+    'expected a secret name such as prod/payments/db-credentials: 1-512 letters, digits and /_+=.@-';
+  if (!/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name)) return accepted;
+  if (/-[A-Za-z0-9]{6}$/.test(name))
+    return `${accepted}, not ending in a hyphen and six characters (ARN suffix)`;
+  return undefined;
+}
+
 const BUCKET_RULES =
   '3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit, no "..", not an IP address, not starting with xn--, sthree- or amzn-s3-demo-, not ending with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3';
 

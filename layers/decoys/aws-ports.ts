@@ -2,6 +2,7 @@ import {
   CloudTrailClient,
   GetEventSelectorsCommand,
   GetTrailStatusCommand,
+  PutEventSelectorsCommand,
 } from '@aws-sdk/client-cloudtrail';
 import {
   CreateAccessKeyCommand,
@@ -16,13 +17,17 @@ import {
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListUserPoliciesCommand,
+  ListUsersCommand,
   PutUserPolicyCommand,
+  TagUserCommand,
 } from '@aws-sdk/client-iam';
+import { CreateAliasCommand, DeleteAliasCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
@@ -34,9 +39,11 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  AddTagsToResourceCommand,
   DeleteParameterCommand,
-  GetParameterCommand,
+  DescribeParametersCommand,
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -44,10 +51,13 @@ import { AwsCallError, awsCall, describeAwsError, hasCode, SDK_RETRY } from './a
 import { NONCURRENT_VERSIONS_RULE } from './content';
 import type {
   AccessKey,
+  AdvancedEventSelector,
   BucketState,
   CreateResult,
   EventSelectorsResponse,
   IamPort,
+  InventoryPort,
+  KmsPort,
   ObjectVersion,
   S3Port,
   SecureStringInput,
@@ -55,6 +65,7 @@ import type {
   Tag,
   TrailPort,
 } from './ports';
+import { AwsSecrets, type SecretsPort } from './secrets';
 
 /**
  * The ports over the AWS SDK v3. Each method is one call (or one paginated
@@ -114,9 +125,20 @@ export class AwsSsm implements SsmPort {
     );
   }
 
-  async overwriteSecureString(input: SecureStringInput): Promise<void> {
-    await awsCall('ssm:PutParameter', input.name, () =>
+  async overwriteSecureString(input: SecureStringInput): Promise<number> {
+    const { Version } = await awsCall('ssm:PutParameter', input.name, () =>
       this.client.send(putSecureString(input, { overwrite: true })),
+    );
+    // PutParameter always reports it; a response without one would be an SDK change.
+    if (typeof Version !== 'number') throw new Error(`ssm:PutParameter on ${input.name} returned no Version`);
+    return Version;
+  }
+
+  async addTags(name: string, tags: Tag[]): Promise<void> {
+    await awsCall('ssm:AddTagsToResource', name, () =>
+      this.client.send(
+        new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: awsTags(tags) }),
+      ),
     );
   }
 
@@ -127,10 +149,15 @@ export class AwsSsm implements SsmPort {
   }
 
   async parameterExists(name: string): Promise<boolean> {
-    // Without decryption: the value is not needed, and no kms:Decrypt is made.
-    return tolerate('ssm:GetParameter', name, ['ParameterNotFound'], false, async () => {
-      await this.client.send(new GetParameterCommand({ Name: name, WithDecryption: false }));
-      return true;
+    // DescribeParameters (metadata, on every parameter) rather than GetParameter: the
+    // role then needs no read of parameters that are not its own.
+    return awsCall('ssm:DescribeParameters', name, async () => {
+      const page = await this.client.send(
+        new DescribeParametersCommand({
+          ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }],
+        }),
+      );
+      return (page.Parameters ?? []).length > 0;
     });
   }
 }
@@ -361,6 +388,12 @@ export class AwsIam implements IamPort {
     );
   }
 
+  async tagUser(userName: string, tags: Tag[]): Promise<void> {
+    await awsCall('iam:TagUser', AwsIam.user(userName), () =>
+      this.client.send(new TagUserCommand({ UserName: userName, Tags: awsTags(tags) })),
+    );
+  }
+
   async createAccessKey(userName: string): Promise<AccessKey> {
     const { AccessKey: key } = await awsCall('iam:CreateAccessKey', AwsIam.user(userName), () =>
       this.client.send(new CreateAccessKeyCommand({ UserName: userName })),
@@ -468,6 +501,144 @@ export class AwsTrail implements TrailPort {
     );
     return { isLogging: status.IsLogging === true };
   }
+
+  async putEventSelectors(trailArn: string, selectors: AdvancedEventSelector[]): Promise<void> {
+    await awsCall('cloudtrail:PutEventSelectors', trailArn, () =>
+      this.client(trailArn).send(
+        new PutEventSelectorsCommand({ TrailName: trailArn, AdvancedEventSelectors: selectors }),
+      ),
+    );
+  }
+}
+
+/** Names only, every page up to the cap. */
+async function pages(
+  limit: number,
+  read: (token: string | undefined) => Promise<{ names: string[]; next?: string | undefined }>,
+): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await read(token);
+    names.push(...page.names);
+    token = page.next;
+  } while (token && names.length < limit);
+  return names.slice(0, limit);
+}
+
+/** What the account already holds, for naming (inventory.ts). */
+export class AwsInventory implements InventoryPort {
+  constructor(
+    private readonly clients: {
+      ssm: SSMClient;
+      s3: S3Client;
+      iam: IAMClient;
+      secrets: SecretsManagerClient;
+      kms: KMSClient;
+    },
+  ) {}
+
+  listParameterNames(limit: number): Promise<string[]> {
+    return awsCall('ssm:DescribeParameters', 'parameters', () =>
+      pages(limit, async (token) => {
+        const page = await this.clients.ssm.send(
+          new DescribeParametersCommand({ NextToken: token, MaxResults: 50 }),
+        );
+        return {
+          names: (page.Parameters ?? []).flatMap((p) => (p.Name ? [p.Name] : [])),
+          next: page.NextToken,
+        };
+      }),
+    );
+  }
+
+  listBucketNames(): Promise<string[]> {
+    return awsCall('s3:ListBuckets', 'buckets', () =>
+      pages(10_000, async (token) => {
+        const page = await this.clients.s3.send(
+          new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 1000 }),
+        );
+        return {
+          names: (page.Buckets ?? []).flatMap((b) => (b.Name ? [b.Name] : [])),
+          next: page.ContinuationToken,
+        };
+      }),
+    );
+  }
+
+  listUserNames(limit: number): Promise<string[]> {
+    return awsCall('iam:ListUsers', 'users', () =>
+      pages(limit, async (token) => {
+        const page = await this.clients.iam.send(new ListUsersCommand({ Marker: token }));
+        return {
+          names: (page.Users ?? []).flatMap((u) => (u.UserName ? [u.UserName] : [])),
+          next: page.Marker,
+        };
+      }),
+    );
+  }
+
+  listSecretNames(limit: number): Promise<string[]> {
+    return awsCall('secretsmanager:ListSecrets', 'secrets', () =>
+      pages(limit, async (token) => {
+        const page = await this.clients.secrets.send(
+          new ListSecretsCommand({ NextToken: token, MaxResults: 100 }),
+        );
+        return {
+          names: (page.SecretList ?? []).flatMap((s) => (s.Name ? [s.Name] : [])),
+          next: page.NextToken,
+        };
+      }),
+    );
+  }
+
+  listAliasNames(limit: number): Promise<string[]> {
+    return awsCall('kms:ListAliases', 'aliases', () =>
+      pages(limit, async (token) => {
+        const page = await this.clients.kms.send(new ListAliasesCommand({ Marker: token, Limit: 100 }));
+        return {
+          names: (page.Aliases ?? []).flatMap((a) => (a.AliasName ? [a.AliasName] : [])),
+          next: page.NextMarker,
+        };
+      }),
+    );
+  }
+}
+
+export class AwsKms implements KmsPort {
+  constructor(private readonly client: KMSClient) {}
+
+  async createAlias(aliasName: string, targetKeyId: string): Promise<CreateResult> {
+    return tolerate<CreateResult>(
+      'kms:CreateAlias',
+      aliasName,
+      ['AlreadyExistsException'],
+      'exists',
+      async () => {
+        await this.client.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: targetKeyId }));
+        return 'created';
+      },
+    );
+  }
+
+  async aliasTarget(aliasName: string): Promise<string | undefined> {
+    return awsCall('kms:ListAliases', aliasName, async () => {
+      let marker: string | undefined;
+      do {
+        const page = await this.client.send(new ListAliasesCommand({ Marker: marker, Limit: 100 }));
+        const found = (page.Aliases ?? []).find((a) => a.AliasName === aliasName);
+        if (found) return found.TargetKeyId ?? '';
+        marker = page.NextMarker;
+      } while (marker);
+      return undefined;
+    });
+  }
+
+  async deleteAlias(aliasName: string): Promise<void> {
+    await tolerate('kms:DeleteAlias', aliasName, ['NotFoundException'], undefined, async () => {
+      await this.client.send(new DeleteAliasCommand({ AliasName: aliasName }));
+    });
+  }
 }
 
 function defaultTrailClient(region: string): CloudTrailClient {
@@ -479,14 +650,25 @@ export interface AwsPorts {
   s3: S3Port;
   iam: IamPort;
   trail: TrailPort;
+  inventory: InventoryPort;
+  kms: KmsPort;
+  secrets: SecretsPort;
 }
 
 /** The ports with clients configured for retries, in the function's region. */
 export function awsPorts(region: string): AwsPorts {
+  const ssm = new SSMClient({ region, ...SDK_RETRY });
+  const s3 = new S3Client({ region, ...SDK_RETRY });
+  const iam = new IAMClient({ region, ...SDK_RETRY });
+  const kms = new KMSClient({ region, ...SDK_RETRY });
+  const secrets = new SecretsManagerClient({ region, ...SDK_RETRY });
   return {
-    ssm: new AwsSsm(new SSMClient({ region, ...SDK_RETRY })),
-    s3: new AwsS3(new S3Client({ region, ...SDK_RETRY })),
-    iam: new AwsIam(new IAMClient({ region, ...SDK_RETRY })),
+    ssm: new AwsSsm(ssm),
+    s3: new AwsS3(s3),
+    iam: new AwsIam(iam),
     trail: new AwsTrail(),
+    inventory: new AwsInventory({ ssm, s3, iam, secrets, kms }),
+    secrets: new AwsSecrets(secrets),
+    kms: new AwsKms(kms),
   };
 }

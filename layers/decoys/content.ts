@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { SecretFormat } from '../config/schema';
-import type { Decoy } from './catalogue';
+import { type Decoy, OWNERSHIP_TAG_KEY } from './catalogue';
+import { databaseDump } from './dump';
 import type { AccessKey, RandomSource, Tag } from './ports';
 import {
   ALNUM,
@@ -11,6 +13,8 @@ import {
   LOWER,
   randomBytes,
   randomString,
+  seededRandom,
+  seededStream,
   UPPER,
   withoutTells,
 } from './random';
@@ -207,17 +211,54 @@ export function generateSecrets(spec: PlantSpec, random: RandomSource, target: C
   return { values, database: db };
 }
 
-/** Tags a team's own resources would carry; "terraform" agrees with the state file in the bucket. */
-export function resourceTags(spec: PlantSpec): Tag[] {
+/**
+ * Tag keys the account's own resources carry, most common first (from an
+ * inventory of tag keys, when the planter reads one), so the decoys' tags are
+ * spelled the way the team spells them.
+ */
+export interface TagConventions {
+  keys: readonly string[];
+}
+
+/**
+ * Who writes the decoys, as the ownership tag says it: the function that creates
+ * them and rewrites their values (its service name, which its own configuration
+ * shows). A tag naming another tool would contradict `LastModifiedUser` and
+ * CloudTrail, which show that function's role.
+ */
+export const DECOY_WRITER = 'secret-rotation';
+
+/** The tags' roles and the spellings teams use for each; the first is ours when the account shows none. */
+const TAG_SPELLINGS = {
+  service: ['service', 'Service', 'app', 'App', 'application', 'Application'],
+  environment: ['environment', 'Environment', 'env', 'Env', 'stage', 'Stage'],
+  classification: ['data-classification', 'DataClassification', 'classification', 'Classification'],
+} as const;
+
+function tagKey(role: keyof typeof TAG_SPELLINGS, conventions: TagConventions | undefined): string {
+  const spellings: readonly string[] = TAG_SPELLINGS[role];
+  return conventions?.keys.find((key) => spellings.includes(key)) ?? (spellings[0] as string);
+}
+
+/**
+ * Tags a team's own resources would carry, and that match who writes them: the
+ * service and environment (spelled after the account's conventions when known),
+ * and the ownership key the planter's role conditions on (OWNERSHIP_TAG_KEY,
+ * spelled exactly: the role's ABAC needs it) naming the function that writes.
+ */
+export function resourceTags(spec: PlantSpec, conventions?: TagConventions): Tag[] {
   return [
-    { key: 'service', value: spec.service },
-    { key: 'environment', value: spec.environment },
-    { key: 'managed-by', value: 'terraform' },
+    { key: tagKey('service', conventions), value: spec.service },
+    { key: tagKey('environment', conventions), value: spec.environment },
+    { key: OWNERSHIP_TAG_KEY, value: DECOY_WRITER },
   ];
 }
 
-export function bucketTags(spec: PlantSpec): Tag[] {
-  return [...resourceTags(spec), { key: 'data-classification', value: 'confidential' }];
+export function bucketTags(spec: PlantSpec, conventions?: TagConventions): Tag[] {
+  return [
+    ...resourceTags(spec, conventions),
+    { key: tagKey('classification', conventions), value: 'confidential' },
+  ];
 }
 
 export function parameterDescription(parameter: Decoy, spec: PlantSpec): string {
@@ -240,14 +281,136 @@ export function parameterDescription(parameter: Decoy, spec: PlantSpec): string 
 }
 
 /**
- * The decoy user's only policy, shaped as AWS's documented "force MFA" policy:
- * without MFA (always, for an access key) every action is explicitly denied except
- * MFA self-service, and nothing grants those. A reader sees common hygiene, and the
- * key's holder gets the same "explicit deny in an identity-based policy" error as
- * any MFA-enforced user. The user has no MFA device and no way to add one.
+ * What the decoy user's policy names: the planted resources a service user of
+ * its kind would use, and nothing else. Names are chosen at plant time, so the
+ * planter passes them (userPolicyInputOf builds this from the spec).
  */
-export const USER_POLICY_NAME = 'require-mfa';
-export function userPolicyDocument(): string {
+export interface UserPolicyInput {
+  partition: string;
+  /** The service the user works for: it names the policy. */
+  service: string;
+  /** The planted bucket, when there is one: the user lists it and reads its objects. */
+  bucketName?: string;
+  /** The planted parameters' ARNs: the user reads exactly these. */
+  parameterArns: readonly string[];
+  /**
+   * The parameters' KMS key: its ARN, or (what the scheduled refresh knows) its
+   * alias with the key's region and account, matched with kms:ResourceAliases.
+   */
+  key?: { arn: string } | { alias: string; region: string; account: string };
+}
+
+/**
+ * The name of the user's inline policy, as a team would name it: after the
+ * service and what the bucket holds (payments-backup-read, orders-exports-read).
+ */
+export function userPolicyName(input: Pick<UserPolicyInput, 'service' | 'bucketName'>): string {
+  const bucket = input.bucketName ?? '';
+  const use = /backup/.test(bucket)
+    ? 'backup'
+    : /export/.test(bucket)
+      ? 'exports'
+      : /artifact/.test(bucket)
+        ? 'artifacts'
+        : 'app';
+  return `${input.service}-${use}-read`;
+}
+
+/**
+ * The force-MFA policy earlier versions attached (a user that can never do
+ * anything reads as "disabled or trap"). The planter deletes it where it finds
+ * it: an explicit Deny on everything would void the read access below.
+ */
+export const LEGACY_USER_POLICY_NAME = 'require-mfa';
+
+/**
+ * @deprecated The legacy name; the policy's name is userPolicyName(input). Kept so
+ * callers not yet passing the input compile.
+ */
+export const USER_POLICY_NAME = LEGACY_USER_POLICY_NAME;
+
+/** The policy input for a spec: its bucket, its parameters and its key alias, in the target's region. */
+export function userPolicyInputOf(spec: PlantSpec, target: ContentTarget): UserPolicyInput {
+  const parts = specParts(spec);
+  return {
+    partition: target.partition,
+    service: spec.service,
+    ...(parts.bucket ? { bucketName: parts.bucket.name } : {}),
+    parameterArns: parts.parameters.map((p) => p.arn),
+    ...(parts.keyAlias && parts.parameters.length > 0
+      ? { key: { alias: parts.keyAlias, region: target.region, account: target.account } }
+      : {}),
+  };
+}
+
+/**
+ * The decoy user's policy, shaped as a real service user's: read its service's
+ * backups (list the bucket, get its objects) and its own parameters (GetParameter
+ * and GetParameters on exactly the planted ARNs, Decrypt on their key only through
+ * SSM). Everything it can reach is planted and worthless. What it leaves out on
+ * purpose:
+ * - ssm:GetParametersByPath: AWS authorizes it on the path, not on the parameters
+ *   it returns, and a path shaped after the account's own may hold real ones;
+ * - any write: a stolen key must not store data in the account or change the bait.
+ * Detection does not depend on the policy: any call signed by the key, allowed or
+ * denied, is a critical `key-use` touch (layers/detection/classify.ts, severity.ts).
+ *
+ * Without an input (callers not yet passing one) it returns the legacy force-MFA
+ * document, deprecated.
+ */
+export function userPolicyDocument(input?: UserPolicyInput): string {
+  if (!input) return legacyUserPolicyDocument();
+  const statements: Record<string, unknown>[] = [];
+  if (input.bucketName) {
+    const bucket = `arn:${input.partition}:s3:::${input.bucketName}`;
+    statements.push(
+      {
+        Sid: 'ListBackups',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+        Resource: bucket,
+      },
+      { Sid: 'ReadBackups', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucket}/*` },
+    );
+  }
+  if (input.parameterArns.length > 0) {
+    statements.push({
+      Sid: 'ReadParameters',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter', 'ssm:GetParameters'],
+      Resource: [...input.parameterArns].sort(),
+    });
+    const key = input.key;
+    if (key) {
+      const region = 'arn' in key ? key.arn.split(':')[3] : key.region;
+      const viaSsm = { 'kms:ViaService': `ssm.${region}.amazonaws.com` };
+      statements.push(
+        'arn' in key
+          ? {
+              Sid: 'DecryptParameters',
+              Effect: 'Allow',
+              Action: 'kms:Decrypt',
+              Resource: key.arn,
+              Condition: { StringEquals: viaSsm },
+            }
+          : {
+              Sid: 'DecryptParameters',
+              Effect: 'Allow',
+              Action: 'kms:Decrypt',
+              Resource: `arn:${input.partition}:kms:${key.region}:${key.account}:key/*`,
+              Condition: {
+                StringEquals: viaSsm,
+                'ForAnyValue:StringEquals': { 'kms:ResourceAliases': key.alias },
+              },
+            },
+      );
+    }
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+/** AWS's documented "force MFA" policy, which earlier versions attached. */
+function legacyUserPolicyDocument(): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -310,6 +473,19 @@ export interface RenderInput {
   now: Date;
   /** IAM's unique id of the user (AIDA...), when known, for the state file. */
   userId?: string;
+  /** The first plant (the registry's `plantedAt`; default `now`): the dump's history is sized for it. */
+  plantedAt?: Date;
+  /**
+   * The registry's secret seed. It seeds what must stay the same from night to
+   * night (the dump's data, the state's lineage and serial base), so no one can
+   * recompute them from public code and the account id. Without it the first
+   * plant's time (also only in the registry, but guessable to the second) stands in.
+   */
+  secretSeed?: string;
+  /** Each parameter's version after this run's write (PutParameter's `Version`); missing: 1. */
+  parameterVersions?: ReadonlyMap<string, number>;
+  /** When the access key was created (default `now`). */
+  keyCreatedAt?: Date;
 }
 
 /** Every bait object of the spec, rendered. */
@@ -326,38 +502,59 @@ export function renderObjects(input: RenderInput): BaitObject[] {
   });
 }
 
+/** What stays fixed for the life of a plant, and is not public: the registry's seed (or first plant time). */
+function plantSeed({ spec, target, plantedAt, now, secretSeed }: RenderInput): string {
+  const secret = secretSeed ?? (plantedAt ?? now).toISOString();
+  return `${secret}:${target.account}:${target.region}:${spec.service}:${spec.environment}`;
+}
+
+/** Environment variable holding a parameter's name: DB_PASSWORD_PARAMETER, BILLING_DB_PASSWORD_PARAMETER. */
 function envName(parameter: Decoy, spec: PlantSpec): string {
   const owner = ownerOf(parameter.name, spec.service);
   const base = snake(leafOf(parameter.name)).toUpperCase();
   return `${owner === spec.service ? '' : `${snake(owner).toUpperCase()}_`}${base}_PARAMETER`;
 }
 
-function envFile({ spec, secrets, key, target }: RenderInput): string {
-  const parts = specParts(spec);
+/** The main service's connection strings, as its parameters hold them (writer and reader). */
+function connectionStrings({ spec, secrets }: RenderInput): { writer: string; reader?: string } {
   const db = secrets.database;
-  const lines = [
-    `# ${spec.service} (${spec.environment}) runtime configuration`,
-    '# Rendered by the deploy pipeline from Parameter Store. Do not commit.',
-    '',
-    'NODE_ENV=production',
-    `APP_ENV=${spec.environment}`,
-    `AWS_REGION=${target.region}`,
-    `AWS_DEFAULT_REGION=${target.region}`,
-  ];
-  if (key) lines.push(`AWS_ACCESS_KEY_ID=${key.accessKeyId}`, `AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
-  const url = parts.parameters.find(
+  const own = specParts(spec).parameters.filter(
     (p) => p.format === 'database-url' && ownerOf(p.name, spec.service) === spec.service,
   );
-  lines.push(
+  const writer = own.find((p) => !leafOf(p.name).includes('replica'));
+  const reader = own.find((p) => leafOf(p.name).includes('replica'));
+  return {
+    writer: (writer && secrets.values.get(writer.name)) ?? databaseUrl(db, db.host),
+    reader: reader && secrets.values.get(reader.name),
+  };
+}
+
+/**
+ * The service's .env, as a twelve-factor app keeps one: one environment, one
+ * region, the database it connects to (the same host, user and password as the
+ * parameters), the key it runs with, and the names of the parameters it reads at
+ * boot with that key.
+ */
+function envFile(input: RenderInput): string {
+  const { spec, secrets, key, target } = input;
+  const parts = specParts(spec);
+  const db = secrets.database;
+  const urls = connectionStrings(input);
+  const lines = [
+    `APP_NAME=${spec.service}`,
+    `APP_ENV=${spec.environment}`,
+    'NODE_ENV=production',
+    'PORT=8080',
+    'LOG_LEVEL=info',
     '',
-    `DATABASE_URL=${url ? secrets.values.get(url.name) : databaseUrl(db, db.host)}`,
-    `DB_HOST=${db.host}`,
-    `DB_PORT=${db.port}`,
-    `DB_NAME=${db.name}`,
-    `DB_USER=${db.user}`,
-  );
+    `AWS_REGION=${target.region}`,
+  ];
+  if (key) lines.push(`AWS_ACCESS_KEY_ID=${key.accessKeyId}`, `AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
+  lines.push('', `DATABASE_URL=${urls.writer}`);
+  if (urls.reader) lines.push(`DATABASE_READ_URL=${urls.reader}`);
+  lines.push('DATABASE_POOL_MAX=10', `DATABASE_SSL=${db.engine === 'postgres' ? 'require' : 'true'}`);
   if (parts.parameters.length > 0) {
-    lines.push('', `# SecureString parameters (${parts.keyAlias ?? 'aws/ssm'}), read at boot`);
+    lines.push('', `SSM_PREFIX=/${spec.environment}/${spec.service}/`);
     const seen = new Set<string>();
     for (const parameter of parts.parameters) {
       const name = envName(parameter, spec);
@@ -366,242 +563,136 @@ function envFile({ spec, secrets, key, target }: RenderInput): string {
       lines.push(`${name}=${parameter.name}`);
     }
   }
-  if (parts.bucket) lines.push('', `EXPORT_BUCKET=${parts.bucket.name}`);
-  lines.push(`LOG_LEVEL=info`, '');
+  if (parts.bucket) lines.push('', `BACKUP_BUCKET=${parts.bucket.name}`);
+  lines.push('');
   return lines.join('\n');
 }
 
-const FIRST_NAMES = [
-  'Maria',
-  'James',
-  'Aisha',
-  'Tomasz',
-  'Elena',
-  'Kenji',
-  'Priya',
-  'Lucas',
-  'Ngozi',
-  'Sofia',
-];
-const LAST_NAMES = ['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Kowalski', 'Haddad', 'Fischer', 'Silva'];
-const COUNTRIES = ['DE', 'GB', 'US', 'FR', 'NL', 'PL', 'JP', 'BR'];
-
-interface Row {
-  customer: [number, string, string, string, string];
-  invoices: [number, number, number, string, string, string][];
-}
-
-function rows({ now }: RenderInput): Row[] {
-  // Deterministic per day: the dump looks like a nightly export, not noise.
-  const day = Math.floor(now.getTime() / 86_400_000);
-  const out: Row[] = [];
-  for (let i = 0; i < 6; i++) {
-    const first = FIRST_NAMES[(day + i * 3) % FIRST_NAMES.length] as string;
-    const last = LAST_NAMES[(day + i * 5) % LAST_NAMES.length] as string;
-    const id = 10_412 + i * 7;
-    const created = new Date(now.getTime() - (400 - i * 37) * 86_400_000).toISOString().slice(0, 10);
-    const invoices: Row['invoices'] = [];
-    for (let j = 0; j < 1 + (i % 3); j++) {
-      const issued = new Date(now.getTime() - (60 - j * 30 - i) * 86_400_000).toISOString().slice(0, 10);
-      const status = j === 0 && i % 2 === 1 ? 'open' : 'paid';
-      invoices.push([
-        88_200 + i * 11 + j,
-        id,
-        1_900 + ((i * 7919 + j * 104_729) % 48_000),
-        'EUR',
-        status,
-        issued,
-      ]);
-    }
-    out.push({
-      customer: [
-        id,
-        `${first}.${last}@example.com`.toLowerCase(),
-        `${first} ${last}`,
-        COUNTRIES[i] as string,
-        created,
-      ],
-      invoices,
-    });
-  }
-  return out;
-}
-
-function ssmCommand(name: string): string {
-  return `$(aws ssm get-parameter --with-decryption --name ${name} --query Parameter.Value --output text)`;
-}
-
+/** The nightly dump (dump.ts) of the database the parameters describe. */
 function sqlDump(input: RenderInput): string {
-  const { spec, secrets, now } = input;
-  const db = secrets.database;
-  const parts = specParts(spec);
-  const passwordParameter = parts.parameters.find((p) => p.format === 'password')?.name;
-  const urlParameter = parts.parameters.find((p) => p.format === 'database-url')?.name;
-  const stamp = now.toISOString().replace('T', ' ').slice(0, 19);
-  const header = [
-    `-- Nightly export of ${db.name} (${spec.environment}) from ${db.host}`,
-    ...(urlParameter ? [`-- Connection string: SSM ${urlParameter}`] : []),
-    ...(passwordParameter ? [`-- Credentials: user ${db.user}, password in SSM ${passwordParameter}`] : []),
-  ];
-  const data = rows(input);
-  if (db.engine === 'mysql') {
-    const restore = passwordParameter
-      ? `-- Restore: mysql -h ${db.host} -u ${db.user} -p"${ssmCommand(passwordParameter)}" ${db.name} < this-file.sql`
-      : '';
-    return [
-      '-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)',
-      '--',
-      `-- Host: ${db.host}    Database: ${db.name}`,
-      '-- ------------------------------------------------------',
-      '-- Server version\t8.0.35',
-      ...header,
-      restore,
-      '',
-      'SET NAMES utf8mb4;',
-      '',
-      'DROP TABLE IF EXISTS `customers`;',
-      'CREATE TABLE `customers` (',
-      '  `id` bigint NOT NULL AUTO_INCREMENT,',
-      '  `email` varchar(320) NOT NULL,',
-      '  `full_name` varchar(200) NOT NULL,',
-      '  `country` char(2) NOT NULL,',
-      '  `created_at` date NOT NULL,',
-      '  PRIMARY KEY (`id`),',
-      '  UNIQUE KEY `customers_email_key` (`email`)',
-      ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;',
-      '',
-      'DROP TABLE IF EXISTS `invoices`;',
-      'CREATE TABLE `invoices` (',
-      '  `id` bigint NOT NULL AUTO_INCREMENT,',
-      '  `customer_id` bigint NOT NULL,',
-      '  `amount_cents` int NOT NULL,',
-      '  `currency` char(3) NOT NULL,',
-      "  `status` varchar(16) NOT NULL DEFAULT 'open',",
-      '  `issued_at` date NOT NULL,',
-      '  PRIMARY KEY (`id`),',
-      '  KEY `invoices_customer_id_idx` (`customer_id`)',
-      ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;',
-      '',
-      `INSERT INTO \`customers\` VALUES ${data.map((r) => `(${r.customer.map(sqlValue).join(',')})`).join(',')};`,
-      `INSERT INTO \`invoices\` VALUES ${data
-        .flatMap((r) => r.invoices)
-        .map((i) => `(${i.map(sqlValue).join(',')})`)
-        .join(',')};`,
-      '',
-      `-- Dump completed on ${stamp}`,
-      '',
-    ].join('\n');
-  }
-  const restore = urlParameter ? `-- Restore: psql "${ssmCommand(urlParameter)}" -f this-file.sql` : '';
-  return [
-    '--',
-    '-- PostgreSQL database dump',
-    '--',
-    '',
-    '-- Dumped from database version 15.5',
-    '-- Dumped by pg_dump version 15.6',
-    ...header,
-    restore,
-    '',
-    'SET statement_timeout = 0;',
-    "SET client_encoding = 'UTF8';",
-    'SET standard_conforming_strings = on;',
-    "SELECT pg_catalog.set_config('search_path', '', false);",
-    '',
-    'CREATE TABLE public.customers (',
-    '    id bigint NOT NULL,',
-    '    email character varying(320) NOT NULL,',
-    '    full_name character varying(200) NOT NULL,',
-    '    country character(2) NOT NULL,',
-    '    created_at date NOT NULL',
-    ');',
-    '',
-    `ALTER TABLE public.customers OWNER TO ${db.user};`,
-    '',
-    'CREATE TABLE public.invoices (',
-    '    id bigint NOT NULL,',
-    '    customer_id bigint NOT NULL,',
-    '    amount_cents integer NOT NULL,',
-    '    currency character(3) NOT NULL,',
-    "    status character varying(16) DEFAULT 'open'::character varying NOT NULL,",
-    '    issued_at date NOT NULL',
-    ');',
-    '',
-    `ALTER TABLE public.invoices OWNER TO ${db.user};`,
-    '',
-    'COPY public.customers (id, email, full_name, country, created_at) FROM stdin;',
-    ...data.map((r) => r.customer.join('\t')),
-    '\\.',
-    '',
-    'COPY public.invoices (id, customer_id, amount_cents, currency, status, issued_at) FROM stdin;',
-    ...data.flatMap((r) => r.invoices.map((i) => i.join('\t'))),
-    '\\.',
-    '',
-    'ALTER TABLE ONLY public.customers',
-    '    ADD CONSTRAINT customers_pkey PRIMARY KEY (id);',
-    '',
-    'ALTER TABLE ONLY public.invoices',
-    '    ADD CONSTRAINT invoices_pkey PRIMARY KEY (id);',
-    '',
-    'CREATE UNIQUE INDEX customers_email_key ON public.customers USING btree (email);',
-    '',
-    '--',
-    '-- PostgreSQL database dump complete',
-    '--',
-    '',
-  ].join('\n');
+  const db = input.secrets.database;
+  return databaseDump({
+    engine: db.engine,
+    host: db.host,
+    database: db.name,
+    owner: db.user,
+    seed: plantSeed(input),
+    plantedAt: input.plantedAt ?? input.now,
+    now: input.now,
+  });
 }
-
-function sqlValue(value: string | number): string {
-  return typeof value === 'number' ? String(value) : `'${value.replace(/'/g, "''")}'`;
-}
-
-/** S3 website/alias hosted zones terraform records for a bucket, for the regions that commonly host one. */
-const S3_HOSTED_ZONES: Record<string, string> = {
-  'us-east-1': 'Z3AQBSTGFYJSTF',
-  'us-east-2': 'Z2O1EMRO9K5GLX',
-  'us-west-1': 'Z2F56UZL2M1ACD',
-  'us-west-2': 'Z3BJ6K6RIION7M',
-  'eu-west-1': 'Z1BKCTXD74EZPE',
-  'eu-west-2': 'Z3GKZC51ZF0DB4',
-  'eu-central-1': 'Z21DNDUVLTQW6Q',
-  'ap-southeast-1': 'Z3O0J2DXBE1FTB',
-  'ap-southeast-2': 'Z1WCIGYICN2BYD',
-  'ap-northeast-1': 'Z2M4EHUR26P7ZW',
-};
 
 const PROVIDER = 'provider["registry.terraform.io/hashicorp/aws"]';
 
+/** Terraform releases a team might pin, with their release dates (state files record the writer's). */
+const TERRAFORM_RELEASES: [string, string][] = [
+  ['1.5.7', '2023-09-07'],
+  ['1.6.6', '2023-12-13'],
+  ['1.7.5', '2024-03-13'],
+  ['1.8.5', '2024-06-05'],
+  ['1.9.8', '2024-10-16'],
+];
+
+/** A version 4 UUID, as terraform draws a state's lineage. */
+function uuidV4(random: RandomSource): string {
+  const bytes = randomBytes(random, 16);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
- * A terraform state file (format version 4) that manages the parameters, the
- * user and the bucket. Terraform keeps secret values in state in plain text, so
- * the parameters' values are there, as in any real state file. The lineage, a
- * UUID in terraform's own files, is hex without dashes here: a UUID-shaped string
- * is a tell for detector tools.
+ * The SES SMTP password terraform's aws_iam_access_key derives from the secret
+ * (AWS's documented algorithm, in the provider's region), so the state agrees
+ * with the key it lists.
+ */
+export function sesSmtpPasswordV4(secretAccessKey: string, region: string): string {
+  let signature = Buffer.from(`AWS4${secretAccessKey}`, 'utf8');
+  for (const part of ['11111111', region, 'ses', 'aws4_request', 'SendRawEmail'])
+    signature = createHmac('sha256', signature).update(part, 'utf8').digest();
+  return Buffer.concat([Buffer.from([0x04]), signature]).toString('base64');
+}
+
+/** Go's string order (bytes), which terraform's sorts and JSON maps use. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedKeys<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => byCodePoint(a, b)));
+}
+
+function sortedTags(tags: Tag[]): Record<string, string> {
+  return sortedKeys(Object.fromEntries(tags.map((t) => [t.key, t.value])));
+}
+
+interface StateResource {
+  mode: 'managed';
+  type: string;
+  name: string;
+  provider: string;
+  instances: {
+    schema_version: number;
+    attributes: Record<string, unknown>;
+    sensitive_attributes: unknown[];
+    private: string;
+    dependencies?: string[];
+  }[];
+}
+
+/**
+ * A terraform state file (format version 4) as terraform 1.5-1.9 writes it with
+ * the AWS provider 5.x: the parameters (values in plain text, as in any state),
+ * the user, its policy and its access key. The bucket that holds the file is not
+ * in it (a state does not live in a bucket it manages). The lineage is a random
+ * UUID fixed for the plant; the serial grows by one per apply, and every apply
+ * that rotates the values writes a new version of each parameter, so serial and
+ * versions move together.
  */
 function terraformState(input: RenderInput): string {
-  const { spec, secrets, target, now, userId } = input;
+  const { spec, secrets, target, now, userId, key } = input;
   const parts = specParts(spec);
-  const tags = Object.fromEntries(resourceTags(spec).map((t) => [t.key, t.value]));
-  const resources: unknown[] = [];
+  const seed = plantSeed(input);
+  const tags = sortedTags(resourceTags(spec));
+  const resources: StateResource[] = [];
   const usedNames = new Set<string>();
   const tfName = (base: string) => {
-    let name = snake(base).toLowerCase();
-    for (let i = 2; usedNames.has(name); i++) name = `${snake(base).toLowerCase()}_${i}`;
+    const clean = snake(base).toLowerCase();
+    let name = clean;
+    for (let i = 2; usedNames.has(name); i++) name = `${clean}_${i}`;
     usedNames.add(name);
     return name;
   };
+  const instance = (
+    attributes: Record<string, unknown>,
+    sensitive: string[] = [],
+    dependencies?: string[],
+  ) => ({
+    schema_version: 0,
+    attributes,
+    sensitive_attributes: sensitive.map((name) => [{ type: 'get_attr', value: name }]),
+    private: 'bnVsbA==',
+    ...(dependencies ? { dependencies } : {}),
+  });
+  let maxVersion = 1;
+  const parameterArns: Record<string, string> = {};
   for (const parameter of parts.parameters) {
     const owner = ownerOf(parameter.name, spec.service);
+    const version = input.parameterVersions?.get(parameter.name) ?? 1;
+    maxVersion = Math.max(maxVersion, version);
+    const name = tfName(
+      owner === spec.service ? leafOf(parameter.name) : `${owner}_${leafOf(parameter.name)}`,
+    );
+    parameterArns[name] = parameter.arn;
     resources.push({
       mode: 'managed',
       type: 'aws_ssm_parameter',
-      name: tfName(owner === spec.service ? leafOf(parameter.name) : `${owner}_${leafOf(parameter.name)}`),
+      name,
       provider: PROVIDER,
       instances: [
-        {
-          schema_version: 0,
-          attributes: {
+        instance(
+          {
             allowed_pattern: '',
             arn: parameter.arn,
             data_type: 'text',
@@ -616,79 +707,109 @@ function terraformState(input: RenderInput): string {
             tier: 'Standard',
             type: 'SecureString',
             value: secrets.values.get(parameter.name) ?? '',
-            version: 1,
+            version,
           },
-          sensitive_attributes: [[{ type: 'get_attr', value: 'value' }]],
-          private: 'bnVsbA==',
-        },
+          ['value'],
+        ),
       ],
     });
   }
+  const outputs: Record<string, { value: unknown; type: unknown; sensitive?: boolean }> = {};
   if (parts.user) {
+    const userName = parts.user.name;
+    const userResource = tfName(userName);
+    const userAddress = `aws_iam_user.${userResource}`;
     resources.push({
       mode: 'managed',
       type: 'aws_iam_user',
-      name: tfName(parts.user.name),
+      name: userResource,
       provider: PROVIDER,
       instances: [
-        {
-          schema_version: 0,
-          attributes: {
-            arn: parts.user.arn,
-            force_destroy: false,
-            id: parts.user.name,
-            name: parts.user.name,
-            path: '/',
-            permissions_boundary: null,
-            tags,
-            tags_all: tags,
-            unique_id: userId ?? null,
-          },
-          sensitive_attributes: [],
-          private: 'bnVsbA==',
-        },
+        instance({
+          arn: parts.user.arn,
+          force_destroy: false,
+          id: userName,
+          name: userName,
+          path: '/',
+          permissions_boundary: null,
+          tags,
+          tags_all: tags,
+          unique_id: userId ?? null,
+        }),
       ],
     });
-  }
-  if (parts.bucket) {
-    const bucket = parts.bucket.name;
-    const bucketTagMap = Object.fromEntries(bucketTags(spec).map((t) => [t.key, t.value]));
+    // The same document the planter attaches (userPolicyInputOf), so the state agrees with IAM.
+    const policyInput = userPolicyInputOf(spec, target);
+    const policyName = userPolicyName(policyInput);
     resources.push({
       mode: 'managed',
-      type: 'aws_s3_bucket',
-      name: tfName(`${spec.service}_${spec.environment}`),
+      type: 'aws_iam_user_policy',
+      name: tfName(policyName),
       provider: PROVIDER,
       instances: [
-        {
-          schema_version: 0,
-          attributes: {
-            acceleration_status: '',
-            arn: parts.bucket.arn,
-            bucket,
-            bucket_domain_name: `${bucket}.s3.amazonaws.com`,
-            bucket_prefix: '',
-            bucket_regional_domain_name: `${bucket}.s3.${target.region}.amazonaws.com`,
-            force_destroy: false,
-            hosted_zone_id: S3_HOSTED_ZONES[target.region] ?? null,
-            id: bucket,
-            object_lock_enabled: false,
-            region: target.region,
-            tags: bucketTagMap,
-            tags_all: bucketTagMap,
+        instance(
+          {
+            id: `${userName}:${policyName}`,
+            name: policyName,
+            name_prefix: '',
+            policy: userPolicyDocument(policyInput),
+            user: userName,
           },
-          sensitive_attributes: [],
-          private: 'bnVsbA==',
-        },
+          [],
+          [userAddress],
+        ),
       ],
     });
+    if (key) {
+      const created = (input.keyCreatedAt ?? now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      resources.push({
+        mode: 'managed',
+        type: 'aws_iam_access_key',
+        name: userResource,
+        provider: PROVIDER,
+        instances: [
+          instance(
+            {
+              create_date: created,
+              encrypted_secret: null,
+              encrypted_ses_smtp_password_v4: null,
+              id: key.accessKeyId,
+              key_fingerprint: null,
+              pgp_key: null,
+              secret: key.secretAccessKey,
+              ses_smtp_password_v4: sesSmtpPasswordV4(key.secretAccessKey, target.region),
+              status: 'Active',
+              user: userName,
+            },
+            ['secret', 'ses_smtp_password_v4'],
+            [userAddress],
+          ),
+        ],
+      });
+      outputs.access_key_id = { value: key.accessKeyId, type: 'string' };
+      outputs.secret_access_key = { value: key.secretAccessKey, type: 'string', sensitive: true };
+    }
+    outputs.user_arn = { value: parts.user.arn, type: 'string' };
   }
+  if (Object.keys(parameterArns).length > 0)
+    outputs.parameter_arns = { value: sortedKeys(parameterArns), type: ['map', 'string'] };
+
+  // Terraform sorts resources by mode, type and name; Go writes map keys sorted.
+  resources.sort((a, b) => (a.type === b.type ? byCodePoint(a.name, b.name) : byCodePoint(a.type, b.type)));
+
+  // Pinned when the team set this up: a release a month old at the first plant.
+  const stream = seededStream(`${seed}:terraform`);
+  const pinnedBy = (input.plantedAt ?? now).getTime() - 30 * 86_400_000;
+  const released = TERRAFORM_RELEASES.filter(([, date]) => Date.parse(date) <= pinnedBy);
+  const pinned = released.length > 0 ? released[stream.int(released.length)] : TERRAFORM_RELEASES[0];
+  // The applies before the parameters existed (the user, its policy...), then one per rotation.
+  const baseSerial = 6 + stream.int(40);
   const state = {
     version: 4,
-    terraform_version: '1.7.5',
-    // Applied daily by the pipeline: the serial grows with the days.
-    serial: Math.max(1, Math.floor((now.getTime() - Date.UTC(2023, 0, 1)) / 86_400_000)),
-    lineage: derivedString(`${target.account}:${target.region}:${spec.service}:lineage`, 32, HEX),
-    outputs: parts.bucket ? { export_bucket: { value: parts.bucket.name, type: 'string' } } : {},
+    terraform_version: (pinned as [string, string])[0],
+    serial: baseSerial + maxVersion,
+    lineage: uuidV4(seededRandom(`${seed}:lineage`)),
+    outputs: sortedKeys(outputs),
     resources,
     check_results: null,
   };

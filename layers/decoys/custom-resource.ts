@@ -1,8 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { z } from 'zod';
+import * as z from 'zod';
+import type { DecoyShape } from './catalogue';
+import type { ShapeTarget } from './planter';
 import type { PlanterLog, TrailPort } from './ports';
-import { decodeSpec, type PlantSpec, specParts } from './spec';
+import { decodeShape, decodeSpec, type PlantSpec, specParts } from './spec';
 import { checkTrail, TrailCoverageError } from './trail-check';
 
 /**
@@ -174,8 +176,21 @@ function withHint(reason: string, hint: string | undefined): string {
 /** The planter as the custom resource needs it (a fake in tests). */
 export interface PlanterLike {
   plant(spec: PlantSpec): Promise<unknown>;
+  /** Chooses the names (first plant) or reuses the registry's, then plants; returns what it planted. */
+  plantShape(shape: DecoyShape, target: ShapeTarget): Promise<{ spec?: PlantSpec }>;
   remove(): Promise<unknown>;
   step: string;
+}
+
+/** The stack's account and partition, from its StackId (arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/...). */
+export function stackTarget(stackId: string): { account: string; partition: string; stackName?: string } {
+  const [, partition, , , account, resource] = stackId.split(':');
+  if (!partition || !account || !/^\d{12}$/.test(account))
+    throw new Error(
+      `StackId ${stackId} is not a stack ARN (arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/ID)`,
+    );
+  const stackName = resource?.split('/')[1];
+  return { account, partition, ...(stackName ? { stackName } : {}) };
 }
 
 export interface WorkDeps {
@@ -193,8 +208,35 @@ export async function customResourceWork(event: CustomResourceEvent, deps: WorkD
     deps.log?.info('removal done');
     return;
   }
+  const properties = event.ResourceProperties;
+  let spec: PlantSpec;
+  if (properties.Shape !== undefined) {
+    // The template names nothing: the planter chooses (or reuses) the names.
+    deps.planter.step = 'reading the Shape property';
+    const shape = decodeShape(properties.Shape, 'Shape');
+    const keyId = typeof properties.KeyArn === 'string' && properties.KeyArn ? properties.KeyArn : undefined;
+    const result = await deps.planter.plantShape(shape, { ...stackTarget(event.StackId), keyId });
+    if (!result.spec) return;
+    spec = result.spec;
+    await checkExistingTrail(spec, deps);
+    // Counts only: the function's logs are readable with ReadOnlyAccess.
+    deps.log?.info('update done', { items: spec.plan.resources.length });
+    return;
+  }
+  // A `Plan` property (names in the template) from an older version of the stack.
   deps.planter.step = 'reading the Plan property';
-  const spec = decodeSpec(event.ResourceProperties.Plan, 'Plan');
+  spec = decodeSpec(properties.Plan, 'Plan');
+  await checkExistingTrail(spec, deps);
+  await deps.planter.plant(spec);
+  deps.log?.info('update done', { items: spec.plan.resources.length });
+}
+
+/**
+ * An existing trail must log the bucket's object events. With names chosen at
+ * plant time the check runs after planting (a failure rolls the stack back, which
+ * removes what was planted).
+ */
+async function checkExistingTrail(spec: PlantSpec, deps: WorkDeps): Promise<void> {
   if (deps.trail) {
     deps.planter.step = `checking trail ${deps.trail.arn}`;
     const parts = specParts(spec);
@@ -204,6 +246,4 @@ export async function customResourceWork(event: CustomResourceEvent, deps: WorkD
     });
     if (problems.length > 0) throw new TrailCoverageError(deps.trail.arn, problems);
   }
-  await deps.planter.plant(spec);
-  deps.log?.info('update done', { items: spec.plan.decoys.length });
 }

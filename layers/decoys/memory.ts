@@ -4,6 +4,8 @@ import type {
   BucketState,
   CreateResult,
   IamPort,
+  InventoryPort,
+  KmsPort,
   ObjectVersion,
   RegistryPort,
   S3Port,
@@ -15,6 +17,7 @@ import type {
 import { RegistryConflictError } from './ports';
 import { ALNUM, DIGITS, randomString, seededRandom, UPPER } from './random';
 import type { RegistryRecord } from './registry';
+import { memorySecrets, type SecretsPort, type StoredSecret } from './secrets';
 
 /**
  * An in-memory account behind the planter's ports: AWS's rules that matter to the
@@ -64,6 +67,11 @@ export interface StoredUser {
   loginProfile: boolean;
 }
 
+/** AddTagsToResource and TagUser: a key already present takes the new value. */
+function mergeTags(current: Tag[], added: Tag[]): Tag[] {
+  return [...current.filter((t) => !added.some((a) => a.key === t.key)), ...added];
+}
+
 export class AwsLikeError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -78,6 +86,12 @@ export class MemoryAccount {
   /** Bucket names taken by other accounts (HeadBucket 403). */
   readonly foreignBuckets = new Set<string>();
   readonly users = new Map<string, StoredUser>();
+  /** KMS aliases: name → target key id. */
+  readonly aliases = new Map<string, string>();
+  /** Secret names (Secrets Manager), listed by the inventory; the planter's secrets join them. */
+  readonly secretNames: string[] = [];
+  /** Secrets the planter created (secrets.ts), by name. */
+  readonly storedSecrets = new Map<string, StoredSecret>();
   registryItem: RegistryRecord | undefined;
 
   /** Decides whether the call about to run fails, and with what. */
@@ -118,6 +132,12 @@ export class MemoryAccount {
         const version = (existing?.version ?? 0) + 1;
         this.parameters.set(input.name, { ...input, tags: existing?.tags ?? [], version });
         return version;
+      }),
+    addTags: (name: string, tags: Tag[]) =>
+      this.call('ssm:AddTagsToResource', [name, tags], () => {
+        const parameter = this.parameters.get(name);
+        if (!parameter) throw new AwsLikeError('InvalidResourceId', `no parameter ${name}`);
+        parameter.tags = mergeTags(parameter.tags, tags);
       }),
     deleteParameter: (name: string) =>
       this.call('ssm:DeleteParameter', [name], () => {
@@ -248,6 +268,11 @@ export class MemoryAccount {
       this.call('iam:PutUserPolicy', [userName, policyName, document], () => {
         this.user(userName).policies.set(policyName, document);
       }),
+    tagUser: (userName, tags) =>
+      this.call('iam:TagUser', [userName, tags], () => {
+        const user = this.user(userName);
+        user.tags = mergeTags(user.tags, tags);
+      }),
     createAccessKey: (userName) =>
       this.call('iam:CreateAccessKey', [userName], (): AccessKey => {
         const user = this.user(userName);
@@ -299,6 +324,37 @@ export class MemoryAccount {
         if (user.keys.size || user.policies.size || user.attached.size || user.loginProfile)
           throw new AwsLikeError('DeleteConflict', 'Cannot delete entity, must delete access keys first.');
         this.users.delete(userName);
+      }),
+  };
+
+  readonly inventory: InventoryPort = {
+    listParameterNames: (limit) =>
+      this.call('ssm:DescribeParameters', [], () => [...this.parameters.keys()].slice(0, limit)),
+    listBucketNames: () => this.call('s3:ListBuckets', [], () => [...this.buckets.keys()]),
+    listUserNames: (limit) => this.call('iam:ListUsers', [], () => [...this.users.keys()].slice(0, limit)),
+    listSecretNames: (limit) =>
+      this.call('secretsmanager:ListSecrets', [], () => this.secretNames.slice(0, limit)),
+    listAliasNames: (limit) =>
+      this.call('kms:ListAliases', [], () => [...this.aliases.keys()].slice(0, limit)),
+  };
+
+  readonly secrets: SecretsPort = memorySecrets(
+    this.storedSecrets,
+    this.secretNames,
+    (action, args, effect) => this.call(action, args, effect),
+  );
+
+  readonly kms: KmsPort = {
+    createAlias: (aliasName, targetKeyId) =>
+      this.call('kms:CreateAlias', [aliasName, targetKeyId], (): CreateResult => {
+        if (this.aliases.has(aliasName)) return 'exists';
+        this.aliases.set(aliasName, targetKeyId);
+        return 'created';
+      }),
+    aliasTarget: (aliasName) => this.call('kms:ListAliases', [aliasName], () => this.aliases.get(aliasName)),
+    deleteAlias: (aliasName) =>
+      this.call('kms:DeleteAlias', [aliasName], () => {
+        this.aliases.delete(aliasName);
       }),
   };
 

@@ -1,28 +1,40 @@
+import { randomBytes } from 'node:crypto';
 import { hasCode } from './aws-errors';
-import type { Decoy } from './catalogue';
+import { dueAt, type ObjectWrite, type ParameterWrite, planRefresh, type RefreshStep } from './cadence';
+import { type Decoy, type DecoyShape, OWNERSHIP_TAG_KEY, planFromNames } from './catalogue';
 import {
   bucketPolicyDocument,
   bucketTags,
   type ContentTarget,
   generateSecrets,
+  LEGACY_USER_POLICY_NAME,
   parameterDescription,
   renderObjects,
   resourceTags,
   type SecretSet,
-  USER_POLICY_NAME,
   userPolicyDocument,
+  userPolicyInputOf,
+  userPolicyName,
 } from './content';
+import { type AccountInventory, emptyInventory, readInventory, withoutPlatformNames } from './inventory';
+import { chooseNames, namesOfSpec, reconcileNames } from './naming';
 import type {
+  AdvancedEventSelector,
   BucketState,
   Clock,
   IamPort,
+  InventoryPort,
+  KmsPort,
   PlanterLog,
   RandomSource,
   RegistryPort,
   S3Port,
   SecureStringInput,
   SsmPort,
+  Tag,
+  TrailPort,
 } from './ports';
+import { seededRandom } from './random';
 import {
   type AccessKeyRecord,
   LIVE_KEY_STATUSES,
@@ -31,6 +43,8 @@ import {
   RETIRED_KEYS_KEPT,
   type RegistryRecord,
 } from './registry';
+import { generateSecretValues, SECRET_CADENCE, secretDescription } from './secret-values';
+import type { SecretsPort } from './secrets';
 import { decodeSpec, type PlantSpec, type SpecParts, specParts, specRecord } from './spec';
 
 /**
@@ -58,12 +72,89 @@ export interface PlanterDeps {
   /** The region the planter runs in: the stack's, where the parameters and bucket go. */
   region: string;
   log?: PlanterLog;
+  /** What the account holds, read when names are chosen (plantShape); absent: an empty account. */
+  inventory?: InventoryPort;
+  /** The parameters key's alias, created at plant time (plantShape with a key id). */
+  kms?: KmsPort;
+  /** Secrets Manager, for secretsmanager-secret decoys (secrets.ts). */
+  secrets?: SecretsPort;
+  /**
+   * The stack's own trail, whose object-event selectors the planter sets once the
+   * bucket is named (the template cannot name it). `selectors` builds them.
+   */
+  trailSelectors?: {
+    port: TrailPort;
+    arn: string;
+    selectors: (input: {
+      trailBucket: string;
+      planted: string[];
+      cover: string[];
+    }) => AdvancedEventSelector[];
+    /** The trail's own log bucket, never given data events (a loop). */
+    trailBucket: string;
+  };
+  /** The secret naming seed for a first plant; crypto by default (128 bits). */
+  newSeed?: () => string;
+  /**
+   * Waits between a run's writes (cadence.ts spreads them over seconds, as a real
+   * job's are). The function passes a timer (`sleepFor`); absent, writes follow
+   * each other at once (tests record the delays with a no-op).
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** The real wait, for the function's wiring. */
+export const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long a plant (stack create or update) may spread its writes over: a deploy
+ * waits for it, so much less than a scheduled refresh's (cadence.ts DEFAULT_SPREAD_MS).
+ */
+export const PLANT_SPREAD_MS = 20_000;
+
+/** A run's writes paced by its plan: each call waits until the next write's offset from the run's start. */
+type Pacer = () => Promise<void>;
+
+/**
+ * Waits between writes: the difference of consecutive offsets (the plan's, in the
+ * order the run writes; the calls' own time adds to it). Offsets beyond `maxTotalMs`
+ * are scaled into it: a plant keeps the deploy short.
+ */
+function pacer(steps: readonly RefreshStep[], sleep: PlanterDeps['sleep'], maxTotalMs?: number): Pacer {
+  const last = steps.at(-1)?.delayMs ?? 0;
+  const scale = maxTotalMs !== undefined && last > maxTotalMs ? maxTotalMs / last : 1;
+  const offsets = steps.map((step) => Math.floor(step.delayMs * scale));
+  let next = 0;
+  let at = 0;
+  return async () => {
+    const offset = offsets[next++];
+    if (offset === undefined || !sleep) return;
+    const wait = offset - at;
+    at = offset;
+    if (wait > 0) await sleep(wait);
+  };
+}
+
+const unpaced: Pacer = async () => {};
+
+/** Where the names are chosen: the stack's account (from the custom resource's StackId). */
+export interface ShapeTarget {
+  account: string;
+  partition: string;
+  /** The parameters key (its ARN): the planter gives it the chosen alias. */
+  keyId?: string;
+  /** The stack's name: its own resources are not the account's conventions. */
+  stackName?: string;
+}
+
+export const newNamingSeed = (): string => randomBytes(16).toString('hex');
 
 export interface PlantResult {
   planted: string[];
   removed: string[];
   accessKeyId?: string;
+  /** plantShape: the spec it planted (names chosen or reused). */
+  spec?: PlantSpec;
 }
 
 export interface RefreshResult {
@@ -85,15 +176,20 @@ export class ForeignResourceError extends Error {
 
 /** Failure Reasons show in stack events, which ReadOnlyAccess reads: config keys by their neutral tail. */
 const HINTS: Record<OwnedKind, string> = {
-  'ssm-parameter': 'list other names in the configuration (ssm.parameters) or change naming.seed',
-  's3-bucket': 'set another name in the configuration (s3.bucketName) or change naming.seed',
-  'iam-user': 'set another name in the configuration (iam.userName) or change naming.seed',
+  'ssm-parameter': 'list other names in the configuration (ssm.parameters) or retry (names are chosen again)',
+  's3-bucket': 'set another name in the configuration (s3.bucketName) or retry (names are chosen again)',
+  'iam-user': 'set another name in the configuration (iam.userName) or retry (names are chosen again)',
+  'kms-alias': 'retry (names are chosen again)',
+  'secretsmanager-secret':
+    'list other names in the configuration (secrets.secrets) or retry (names are chosen again)',
 };
 
 const LABELS: Record<OwnedKind, string> = {
   'ssm-parameter': 'SSM parameter',
   's3-bucket': 'S3 bucket',
   'iam-user': 'IAM user',
+  'kms-alias': 'KMS alias',
+  'secretsmanager-secret': 'secret',
 };
 
 function foreign(taken: { kind: OwnedKind; text: string }[]): ForeignResourceError {
@@ -104,21 +200,38 @@ function foreign(taken: { kind: OwnedKind; text: string }[]): ForeignResourceErr
   );
 }
 
+/** The content's tags, with the ownership key the role's ABAC conditions need (decoy-fleet.ts). */
+function ownedTags(spec: PlantSpec): Tag[] {
+  const tags = resourceTags(spec);
+  return tags.some((t) => t.key === OWNERSHIP_TAG_KEY)
+    ? tags
+    : [...tags, { key: OWNERSHIP_TAG_KEY, value: 'automation' }];
+}
+
 const silent: PlanterLog = { info: () => {}, warn: () => {} };
 
-/** A parameter's write: this run's value, under the planned key alias. */
+/**
+ * A parameter's write: this run's value, under the key's ARN when the registry
+ * has it (the alias is then only what readers see), else under the planned alias.
+ */
 function secureString(
   parameter: Decoy,
   spec: PlantSpec,
   parts: SpecParts,
   secrets: SecretSet,
+  keyArn: string | undefined,
 ): SecureStringInput {
   return {
     name: parameter.name,
     value: secrets.values.get(parameter.name) as string,
-    keyId: parts.keyAlias as string,
+    keyId: keyArn ?? (parts.keyAlias as string),
     description: parameterDescription(parameter, spec),
   };
+}
+
+/** A bait object's kind (the spec's check requires one; renderObjects' default otherwise). */
+function objectKindOf(object: Decoy): ObjectWrite['objectKind'] {
+  return object.objectKind ?? 'terraform-state';
 }
 
 function emptyRecord(spec: PlantSpec, now: string): RegistryRecord {
@@ -130,19 +243,68 @@ export class Planter {
   step = 'starting';
   private record: RegistryRecord | undefined;
   private readonly log: PlanterLog;
+  /** This run's parameter versions, as SSM reported them: the state file quotes them. */
+  private readonly parameterVersions = new Map<string, number>();
 
   constructor(private readonly deps: PlanterDeps) {
     this.log = deps.log ?? silent;
   }
 
+  /**
+   * Create and update from the custom resource's shape. The first plant draws the
+   * secret seed and chooses names from the account's inventory (naming.ts); later
+   * runs keep every name the registry lists and choose only what the shape adds.
+   */
+  async plantShape(shape: DecoyShape, target: ShapeTarget): Promise<PlantResult> {
+    this.step = 'reading the registry';
+    const loaded = await this.deps.registry.load();
+    const seed = loaded?.seed ?? (this.deps.newSeed ?? newNamingSeed)();
+    this.step = 'reading the account inventory';
+    const where = { account: target.account, region: this.deps.region };
+    const inventory: AccountInventory = this.deps.inventory
+      ? await readInventory(this.deps.inventory, where)
+      : emptyInventory(where.account, where.region);
+    // Conventions come from the team's own names, not this stack's or the CDK bootstrap's.
+    const fresh = chooseNames(shape, withoutPlatformNames(inventory, target.stackName), seededRandom(seed));
+    const names = loaded
+      ? reconcileNames(shape, namesOfSpec(decodeSpec(loaded.spec, 'registry spec')), fresh)
+      : fresh;
+    const spec: PlantSpec = {
+      service: names.service,
+      environment: names.environment,
+      plan: planFromNames(shape, names, { ...where, partition: target.partition }),
+    };
+    const result = await this.plant(spec, { seed, keyId: target.keyId });
+    await this.coverObjects(spec, inventory);
+    return { ...result, spec };
+  }
+
+  /** Points the stack's trail's object events at the planted bucket, among real ones. */
+  private async coverObjects(spec: PlantSpec, inventory: AccountInventory): Promise<void> {
+    const trail = this.deps.trailSelectors;
+    const bucket = this.plantedBucket(specParts(spec));
+    if (!trail?.port.putEventSelectors || !bucket) return;
+    const cover = inventory.buckets.filter((b) => b !== bucket && b !== trail.trailBucket).slice(0, 3);
+    this.step = 'setting the trail selectors';
+    await trail.port.putEventSelectors(
+      trail.arn,
+      trail.selectors({ trailBucket: trail.trailBucket, planted: [bucket], cover }),
+    );
+  }
+
   /** Create and update: plants what the spec names and removes what it no longer names. */
-  async plant(spec: PlantSpec): Promise<PlantResult> {
+  async plant(spec: PlantSpec, options: { seed?: string; keyId?: string } = {}): Promise<PlantResult> {
     const parts = specParts(spec);
     const now = this.now();
     this.step = 'reading the registry';
     const loaded = await this.deps.registry.load();
     this.record = loaded ?? emptyRecord(spec, now);
     this.record.spec = specRecord(spec);
+    if (options.seed && !this.record.seed) this.record.seed = options.seed;
+    if (options.keyId) this.record.keyArn = options.keyId;
+    const aliasArn =
+      parts.keyAlias &&
+      `arn:${parts.partition}:kms:${this.deps.region}:${parts.account ?? ''}:${parts.keyAlias}`;
 
     // 1. A name not yet ours must be free: whatever is there belongs to someone else.
     //    Only free names are claimed, so a claim found later (a run that stopped) is ours.
@@ -152,12 +314,23 @@ export class Planter {
         ? [{ kind: 's3-bucket' as const, name: parts.bucket.name, arn: parts.bucket.arn }]
         : []),
       ...(parts.user ? [{ kind: 'iam-user' as const, name: parts.user.name, arn: parts.user.arn }] : []),
+      ...parts.secrets.map((p) => ({ kind: 'secretsmanager-secret' as const, name: p.name, arn: p.arn })),
+      // The alias is ours to manage only when the key is given (plantShape); an alias
+      // planted earlier stays ours either way.
+      ...(parts.keyAlias &&
+      aliasArn &&
+      (options.keyId || this.record.owned.some((o) => o.kind === 'kms-alias' && o.name === parts.keyAlias))
+        ? [{ kind: 'kms-alias' as const, name: parts.keyAlias, arn: aliasArn }]
+        : []),
     ];
     const fresh = desired.filter((want) => !this.owned(want.kind, want.name));
     const taken: { kind: OwnedKind; text: string }[] = [];
     for (const want of fresh) {
       this.step = `checking that ${LABELS[want.kind]} ${want.name} is free`;
-      const state = await this.probe(want.kind, want.name);
+      const state =
+        want.kind === 'kms-alias' && options.keyId
+          ? await this.aliasState(want.name, options.keyId)
+          : await this.probe(want.kind, want.name);
       if (state !== 'missing')
         taken.push({
           kind: want.kind,
@@ -185,37 +358,113 @@ export class Planter {
     }
 
     const target = this.target(spec);
-    const secrets = generateSecrets(spec, this.deps.random, target);
+    // A parameter keeps its value across plants (the bait quotes it); new ones, and
+    // those of records older than the stored values, get one now.
+    const rewrite = new Set(
+      parts.parameters
+        .filter((p) => {
+          const owned = this.owned('ssm-parameter', p.name);
+          return !owned || owned.state === 'claimed' || owned.value === undefined;
+        })
+        .map((p) => p.name),
+    );
+    this.loadVersions();
+    const secrets = this.secretsFor(spec, target, rewrite);
     const planted: string[] = [];
-
-    // 3. The user and its deny policy (re-asserted on every plant). "Exists" on a
-    //    claimed name: an earlier run created it and stopped before recording it.
     const user = parts.user && this.owned('iam-user', parts.user.name);
+    // The writes spread over a few seconds (a deploy waits for them): the plan's offsets, in the order the plant writes.
+    const liveKey = user ? this.activeKey(user.name) : undefined;
+    const pace = pacer(
+      planRefresh({
+        now: this.deps.clock(),
+        secretSeed: this.paceSeed(),
+        hasUser: Boolean(user),
+        keyCreatedAt: liveKey ? new Date(liveKey.createdAt) : undefined,
+        parameters: parts.parameters
+          .filter((p) => rewrite.has(p.name))
+          .map((p) => ({ name: p.name, format: p.format ?? 'api-token' })),
+        objects: parts.bucket ? parts.objects.map((o) => ({ key: o.name, objectKind: objectKindOf(o) })) : [],
+        spreadMs: PLANT_SPREAD_MS,
+      }).steps,
+      this.deps.sleep,
+      PLANT_SPREAD_MS,
+    );
+
+    // 3. The user and its policy (re-asserted on every plant). "Exists" on a
+    //    claimed name: an earlier run created it and stopped before recording it.
+    // Tags changed since the last plant (or never recorded): re-set on what exists already.
+    const tags = ownedTags(spec);
+    const retag = this.current().tagsAsserted !== JSON.stringify(tags);
     if (user) {
-      if (user.state === 'claimed') {
+      const created = user.state === 'claimed';
+      if (created) {
         this.step = `creating IAM user ${user.name}`;
-        const { userId } = await this.deps.iam.createUser({ userName: user.name, tags: resourceTags(spec) });
+        const { userId } = await this.deps.iam.createUser({ userName: user.name, tags: ownedTags(spec) });
         this.markPlanted(user, userId);
         planted.push(`iam-user ${user.name}`);
       }
+      if (!created && retag) {
+        this.step = `tagging IAM user ${user.name}`;
+        await this.deps.iam.tagUser(user.name, tags);
+      }
+      // The same document, in the same form (the key by its alias), as the bait state file shows.
+      const policyInput = userPolicyInputOf(spec, target);
       this.step = `putting the policy of IAM user ${user.name}`;
-      await this.deps.iam.putUserPolicy(user.name, USER_POLICY_NAME, userPolicyDocument());
+      await this.deps.iam.putUserPolicy(
+        user.name,
+        userPolicyName(policyInput),
+        userPolicyDocument(policyInput),
+      );
+      // Earlier versions attached a force-MFA Deny on everything, which would void the
+      // Allow above. Listed first, so a deploy without it leaves no failed call in CloudTrail.
+      if (!created && (await this.deps.iam.listUserPolicies(user.name)).includes(LEGACY_USER_POLICY_NAME)) {
+        this.step = `removing the earlier policy of IAM user ${user.name}`;
+        await this.deps.iam.deleteUserPolicy(user.name, LEGACY_USER_POLICY_NAME);
+      }
+    }
+
+    // 3b. The parameters key's alias, before any parameter is encrypted under it.
+    const alias = parts.keyAlias && this.owned('kms-alias', parts.keyAlias);
+    if (alias && alias.state === 'claimed' && options.keyId) {
+      this.step = `creating KMS alias ${alias.name}`;
+      const created = await this.kms().createAlias(alias.name, options.keyId);
+      if (created === 'exists') {
+        const target = await this.kms().aliasTarget(alias.name);
+        const ours = target !== undefined && options.keyId.endsWith(`/${target}`);
+        if (!ours && target !== options.keyId) {
+          this.record.owned = this.record.owned.filter((o) => o !== alias);
+          await this.commit();
+          throw foreign([{ kind: 'kms-alias', text: `KMS alias ${alias.name}` }]);
+        }
+      }
+      this.markPlanted(alias);
+      planted.push(`kms-alias ${alias.name}`);
     }
 
     // 4. Parameters.
     for (const parameter of parts.parameters) {
       const owned = this.owned('ssm-parameter', parameter.name) as OwnedResource;
-      const input = secureString(parameter, spec, parts, secrets);
+      if (owned.state === 'planted' && retag) {
+        this.step = `tagging SSM parameter ${parameter.name}`;
+        await this.deps.ssm.addTags(parameter.name, tags);
+      }
+      if (!rewrite.has(parameter.name)) continue;
+      const input = secureString(parameter, spec, parts, secrets, this.current().keyArn);
+      await pace();
       this.step = `writing SSM parameter ${parameter.name}`;
       if (owned.state === 'claimed') {
-        const result = await this.deps.ssm.createSecureString({ ...input, tags: resourceTags(spec) });
-        if (result === 'exists') await this.deps.ssm.overwriteSecureString(input);
+        const result = await this.deps.ssm.createSecureString({ ...input, tags: ownedTags(spec) });
+        if (result === 'exists') await this.overwrite(input, owned);
+        else this.wrote(owned, input.value, 1);
         this.markPlanted(owned);
         planted.push(`ssm-parameter ${parameter.name}`);
       } else {
-        await this.deps.ssm.overwriteSecureString(input);
+        await this.overwrite(input, owned);
       }
     }
+
+    // 4b. Secrets Manager secrets: created once with a value; later plants leave the value alone.
+    await this.createSecrets(spec, target, secrets.database, planted);
 
     // 5. The bucket, configured like a production bucket (re-asserted on every plant).
     const bucket = parts.bucket && this.owned('s3-bucket', parts.bucket.name);
@@ -238,14 +487,72 @@ export class Planter {
         planted.push(`s3-bucket ${bucket.name}`);
       }
     }
+    this.current().tagsAsserted = JSON.stringify(tags);
     this.step = 'recording planted resources in the registry';
     await this.commit();
 
     // 6. The access key and the bait that leads to it.
     await this.settleKeys();
-    const key = user ? await this.installKey(spec, secrets, target, { rotate: false }) : undefined;
-    if (!user) await this.writeObjects(spec, secrets, target, undefined);
+    const key = user ? await this.installKey(spec, secrets, target, { rotate: false, pace }) : undefined;
+    if (!user) {
+      await this.writeObjects(spec, secrets, target, undefined, { pace });
+      this.step = 'recording the file writes in the registry';
+      await this.commit();
+    }
     return { planted, removed, accessKeyId: key?.accessKeyId };
+  }
+
+  private async overwrite(input: SecureStringInput, owned: OwnedResource): Promise<void> {
+    this.wrote(owned, input.value, await this.deps.ssm.overwriteSecureString(input));
+  }
+
+  /** A parameter's write, as the registry records it (committed by the caller). */
+  private wrote(owned: OwnedResource, value: string, version: number): void {
+    owned.value = value;
+    owned.version = version;
+    owned.writtenAt = this.now();
+    this.parameterVersions.set(owned.name, version);
+  }
+
+  /** The registry's versions, for the parameters this run leaves alone. */
+  private loadVersions(): void {
+    for (const owned of this.current().owned) {
+      if (owned.kind === 'ssm-parameter' && owned.version !== undefined)
+        this.parameterVersions.set(owned.name, owned.version);
+    }
+  }
+
+  /**
+   * This run's values: fresh for the parameters in `rewrite` (and any whose value the
+   * registry lacks), the registry's for the others, so the bait quotes what SSM holds.
+   */
+  private secretsFor(spec: PlantSpec, target: ContentTarget, rewrite: ReadonlySet<string>): SecretSet {
+    const fresh = generateSecrets(spec, this.deps.random, target);
+    const record = this.current();
+    const stored = (name: string) => this.owned('ssm-parameter', name)?.value;
+    const values = new Map<string, string>();
+    for (const parameter of specParts(spec).parameters) {
+      const kept = rewrite.has(parameter.name) ? undefined : stored(parameter.name);
+      values.set(parameter.name, kept ?? (fresh.values.get(parameter.name) as string));
+    }
+    // The database password lives in the main service's password and connection
+    // strings (the fresh values that contain it): it changes only when they do.
+    const holders = [...fresh.values].filter(([, value]) => value.includes(fresh.database.password));
+    const keep =
+      record.databasePassword !== undefined &&
+      holders.every(([name]) => values.get(name) !== fresh.values.get(name));
+    const password = keep ? (record.databasePassword as string) : fresh.database.password;
+    record.databasePassword = password;
+    return { values, database: { ...fresh.database, password } };
+  }
+
+  private activeKey(userName: string): AccessKeyRecord | undefined {
+    return this.current().keys.find((k) => k.userName === userName && k.status === 'active');
+  }
+
+  /** Jitter comes from the secret seed; a registry without one (plant without names chosen) uses its first plant time. */
+  private paceSeed(): string {
+    return this.current().seed ?? this.current().plantedAt;
   }
 
   private async probe(kind: OwnedKind, name: string): Promise<BucketState> {
@@ -256,11 +563,117 @@ export class Planter {
         return (await this.deps.iam.userExists(name)) ? 'owned' : 'missing';
       case 's3-bucket':
         return this.deps.s3.headBucket(name);
+      case 'kms-alias':
+        return (await this.kms().aliasTarget(name)) !== undefined ? 'owned' : 'missing';
+      case 'secretsmanager-secret':
+        return (await this.secretsPort().secretExists(name)) ? 'owned' : 'missing';
     }
   }
 
-  /** The scheduled rotation: new values everywhere, a new access key, the bait rewritten. */
-  async refresh(): Promise<RefreshResult> {
+  private secretsPort(): SecretsPort {
+    if (!this.deps.secrets) throw new Error('the planter was given no Secrets Manager port');
+    return this.deps.secrets;
+  }
+
+  /** Creates the claimed secrets under the parameters' key, tagged like the rest. */
+  private async createSecrets(
+    spec: PlantSpec,
+    target: ContentTarget,
+    database: SecretSet['database'],
+    planted: string[],
+  ): Promise<void> {
+    const parts = specParts(spec);
+    const claimed = parts.secrets.filter(
+      (s) => this.owned('secretsmanager-secret', s.name)?.state === 'claimed',
+    );
+    if (claimed.length === 0) return;
+    const values = generateSecretValues(claimed, this.deps.random, {
+      service: spec.service,
+      environment: spec.environment,
+      database,
+      target,
+    });
+    for (const secret of claimed) {
+      const owned = this.owned('secretsmanager-secret', secret.name) as OwnedResource;
+      const value = values.get(secret.name) as string;
+      this.step = `creating secret ${secret.name}`;
+      const created = await this.secretsPort().createSecret({
+        name: secret.name,
+        value,
+        kmsKeyId: this.current().keyArn ?? (parts.keyAlias as string),
+        description: secretDescription(secret, spec.service),
+        tags: ownedTags(spec),
+      });
+      // "Exists" on a claimed name: an earlier run created it and stopped before recording it.
+      if (created.result === 'exists') await this.secretsPort().putSecretValue(secret.name, value);
+      if (created.arn) owned.arn = created.arn;
+      owned.writtenAt = this.now();
+      this.markPlanted(owned);
+      planted.push(`secretsmanager-secret ${secret.name}`);
+    }
+    this.step = 'recording the secrets in the registry';
+    await this.commit();
+  }
+
+  /** The scheduled refresh's share: each planted secret gets a new value when its cadence says so. */
+  private async rotateSecrets(spec: PlantSpec, target: ContentTarget): Promise<number> {
+    const parts = specParts(spec);
+    const seed = this.paceSeed();
+    const now = this.deps.clock();
+    const due = parts.secrets.filter((s) => {
+      const owned = this.owned('secretsmanager-secret', s.name);
+      if (owned?.state !== 'planted') return false;
+      const last = new Date(owned.writtenAt ?? owned.plantedAt ?? owned.claimedAt);
+      const cadence = SECRET_CADENCE[s.secretFormat ?? 'api-key'];
+      return dueAt(last, cadence, seed, `secret:${s.name}`) <= now;
+    });
+    if (due.length === 0) return 0;
+    const fresh = generateSecrets(spec, this.deps.random, target).database;
+    const database = { ...fresh, password: this.current().databasePassword ?? fresh.password };
+    const values = generateSecretValues(due, this.deps.random, {
+      service: spec.service,
+      environment: spec.environment,
+      database,
+      target,
+    });
+    for (const secret of due) {
+      const owned = this.owned('secretsmanager-secret', secret.name) as OwnedResource;
+      this.step = `rotating secret ${secret.name}`;
+      await this.secretsPort().putSecretValue(
+        owned.arn.includes(':secret:') ? owned.arn : secret.name,
+        values.get(secret.name) as string,
+      );
+      owned.writtenAt = this.now();
+    }
+    this.step = 'recording the rotated secrets in the registry';
+    await this.commit();
+    return due.length;
+  }
+
+  /**
+   * An alias that already points at our key is ours to claim (a stack deployed by an
+   * earlier version created it as a stack resource); any other target is foreign.
+   */
+  private async aliasState(name: string, keyId: string): Promise<BucketState> {
+    const target = await this.kms().aliasTarget(name);
+    if (target === undefined || target === keyId || keyId.endsWith(`/${target}`)) return 'missing';
+    return 'owned';
+  }
+
+  private kms(): KmsPort {
+    if (!this.deps.kms) throw new Error('the planter was given no KMS port');
+    return this.deps.kms;
+  }
+
+  /**
+   * The scheduled refresh: writes only what cadence.ts says is due now (the key about
+   * every 90 days, each secret on its format's cadence, the dump nightly, the .env and
+   * the state when what they quote changed), spread over the run as its plan says.
+   * A run with nothing due makes no AWS call: idle runs leave nothing in CloudTrail.
+   * `rotateKey`: the response's refresh after the planted key was used: the key (and
+   * the files that hold it) now, whatever the cadence says.
+   */
+  async refresh(options: { rotateKey?: boolean } = {}): Promise<RefreshResult> {
     this.step = 'reading the registry';
     const loaded = await this.deps.registry.load();
     if (!loaded) return { rotated: false, parameters: 0, objects: 0, reason: 'nothing is planted yet' };
@@ -269,29 +682,100 @@ export class Planter {
     const parts = specParts(spec);
     const target = this.target(spec);
 
-    await this.settleKeys();
-    const secrets = generateSecrets(spec, this.deps.random, target);
-    let parameters = 0;
+    const user = parts.user ? this.owned('iam-user', parts.user.name) : undefined;
+    const hasUser = user?.state === 'planted';
+    // A pending key is a rotation that stopped midway: it is finished now (as if no key were active).
+    const pending = loaded.keys.some((k) => k.userName === user?.name && k.status === 'pending');
+    const liveKey = hasUser && user && !pending && !options.rotateKey ? this.activeKey(user.name) : undefined;
+    const parameterWrites: ParameterWrite[] = [];
     for (const parameter of parts.parameters) {
-      if (this.owned('ssm-parameter', parameter.name)?.state !== 'planted') continue;
-      this.step = `rotating SSM parameter ${parameter.name}`;
-      await this.deps.ssm.overwriteSecureString(secureString(parameter, spec, parts, secrets));
-      parameters++;
+      const owned = this.owned('ssm-parameter', parameter.name);
+      if (owned?.state !== 'planted') continue;
+      // Without a stored value (a record older than the cadence) the bait cannot quote it: due now.
+      const lastWrite = owned.value !== undefined && owned.writtenAt ? new Date(owned.writtenAt) : undefined;
+      parameterWrites.push({ name: parameter.name, format: parameter.format ?? 'api-token', lastWrite });
     }
-    const user = parts.user && this.owned('iam-user', parts.user.name);
+    const written = new Map((loaded.objects ?? []).map((o) => [o.key, new Date(o.writtenAt)]));
+    // A file that quotes values is due when something it quotes was written after it
+    // (a run that stopped between the values and the files): it must not misquote them.
+    // The .env quotes the key and the connection strings (cadence.ts envQuotes), the state everything.
+    const quotedAt = (formats?: readonly string[]) =>
+      Math.max(
+        0,
+        ...parameterWrites
+          .filter((p) => !formats || formats.includes(p.format))
+          .map((p) => p.lastWrite?.getTime() ?? 0),
+        liveKey ? new Date(liveKey.createdAt).getTime() : 0,
+      );
+    const quoted = {
+      'env-file': quotedAt(['database-url']),
+      'terraform-state': quotedAt(),
+      'database-dump': 0,
+    };
+    const objectWrites: ObjectWrite[] = this.plantedBucket(parts)
+      ? parts.objects.map((o) => {
+          const objectKind = objectKindOf(o);
+          const last = written.get(o.name);
+          const stale = last !== undefined && last.getTime() < quoted[objectKind];
+          return { key: o.name, objectKind, lastWrite: stale ? undefined : last };
+        })
+      : [];
+    // Secrets Manager secrets keep their own cadence, apart from the bait they are not quoted in.
+    await this.rotateSecrets(spec, target);
+    const plan = planRefresh({
+      now: this.deps.clock(),
+      secretSeed: this.paceSeed(),
+      hasUser,
+      keyCreatedAt: liveKey ? new Date(liveKey.createdAt) : undefined,
+      parameters: parameterWrites,
+      objects: objectWrites,
+    });
+    if (plan.steps.length === 0)
+      return { rotated: false, parameters: 0, objects: 0, reason: 'nothing is due' };
+
+    const pace = pacer(plan.steps, this.deps.sleep);
+    const rewrite = new Set(plan.parameters);
+    const objects = new Set(plan.objects);
+    this.loadVersions();
+    await this.settleKeys();
+    const secrets = this.secretsFor(spec, target, rewrite);
+    const writeParameters = async () => {
+      for (const parameter of parts.parameters) {
+        if (!rewrite.has(parameter.name)) continue;
+        await pace();
+        this.step = `rotating SSM parameter ${parameter.name}`;
+        await this.overwrite(
+          secureString(parameter, spec, parts, secrets, this.current().keyArn),
+          this.owned('ssm-parameter', parameter.name) as OwnedResource,
+        );
+      }
+      if (rewrite.size > 0) {
+        // Before the bait quotes them: a failed commit leaves them due again, not misquoted for long.
+        this.step = 'recording the new values in the registry';
+        await this.commit();
+      }
+    };
+
     let key: AccessKeyRecord | undefined;
-    if (user?.state === 'planted') {
-      key = await this.installKey(spec, secrets, target, { rotate: true });
+    if (hasUser && plan.rotateKey) {
+      key = await this.installKey(spec, secrets, target, {
+        rotate: true,
+        pace,
+        beforeFiles: writeParameters,
+        objects,
+      });
     } else {
-      await this.writeObjects(spec, secrets, target, undefined);
-      this.record.rotatedAt = this.now();
-      this.step = 'recording the rotation in the registry';
+      await writeParameters();
+      const current = user ? this.activeKey(user.name) : undefined;
+      await this.writeObjects(spec, secrets, target, current, { pace, objects });
+      this.current().rotatedAt = this.now();
+      this.step = 'recording the refresh in the registry';
       await this.commit();
     }
     return {
-      rotated: true,
-      parameters,
-      objects: this.plantedBucket(parts) ? parts.objects.length : 0,
+      rotated: plan.rotateKey,
+      parameters: plan.parameters.length,
+      objects: plan.objects.length,
       accessKeyId: key?.accessKeyId,
     };
   }
@@ -302,7 +786,13 @@ export class Planter {
     const loaded = await this.deps.registry.load();
     if (!loaded) return { removed: [] };
     this.record = loaded;
-    const order: OwnedKind[] = ['s3-bucket', 'iam-user', 'ssm-parameter'];
+    const order: OwnedKind[] = [
+      's3-bucket',
+      'iam-user',
+      'ssm-parameter',
+      'secretsmanager-secret',
+      'kms-alias',
+    ];
     const removed: string[] = [];
     for (const kind of order) {
       for (const resource of loaded.owned.filter((o) => o.kind === kind)) {
@@ -371,7 +861,14 @@ export class Planter {
     spec: PlantSpec,
     secrets: SecretSet,
     target: ContentTarget,
-    options: { rotate: boolean },
+    options: {
+      rotate: boolean;
+      pace: Pacer;
+      /** Runs after the new key is recorded, before the bait is written (a refresh's parameters). */
+      beforeFiles?: () => Promise<void>;
+      /** The bait objects to write (default all). */
+      objects?: ReadonlySet<string>;
+    },
   ): Promise<AccessKeyRecord> {
     const record = this.current();
     const user = record.owned.find((o) => o.kind === 'iam-user' && o.state === 'planted') as OwnedResource;
@@ -381,12 +878,16 @@ export class Planter {
     const pending = live().find((k) => k.status === 'pending');
 
     if (active && !pending && !options.rotate) {
-      await this.writeObjects(spec, secrets, target, active);
+      await options.beforeFiles?.();
+      await this.writeObjects(spec, secrets, target, active, options);
+      this.step = 'recording the file writes in the registry';
+      await this.commit();
       return active;
     }
 
     let next = pending;
     if (!next) {
+      await options.pace();
       this.step = `creating an access key for ${user.name}`;
       const created = await this.deps.iam.createAccessKey(user.name);
       next = {
@@ -413,7 +914,8 @@ export class Planter {
     const nextId = next.accessKeyId;
     const find = (id: string) => this.current().keys.find((k) => k.accessKeyId === id) as AccessKeyRecord;
 
-    await this.writeObjects(spec, secrets, target, find(nextId));
+    await options.beforeFiles?.();
+    await this.writeObjects(spec, secrets, target, find(nextId), options);
 
     for (const key of live()) {
       if (key.accessKeyId !== nextId) {
@@ -456,10 +958,12 @@ export class Planter {
     secrets: SecretSet,
     target: ContentTarget,
     key: AccessKeyRecord | undefined,
+    options: { pace: Pacer; objects?: ReadonlySet<string> } = { pace: unpaced },
   ): Promise<void> {
     const parts = specParts(spec);
     const bucket = this.plantedBucket(parts);
     if (!bucket) return;
+    if (options.objects?.size === 0) return;
     const user = parts.user && this.owned('iam-user', parts.user.name);
     const objects = renderObjects({
       spec,
@@ -470,10 +974,28 @@ export class Planter {
       target,
       now: this.deps.clock(),
       userId: user?.uniqueId,
+      plantedAt: new Date(this.current().plantedAt),
+      secretSeed: this.current().seed,
+      parameterVersions: this.parameterVersions,
+      keyCreatedAt: key ? new Date(key.createdAt) : undefined,
     });
-    for (const object of objects) {
+    const record = this.current();
+    // The order a real run writes in (cadence.ts): the dump, the .env, the state last (as an apply ends).
+    const kindOf = new Map(parts.objects.map((o) => [o.name, objectKindOf(o)]));
+    const rank = { 'database-dump': 0, 'env-file': 1, 'terraform-state': 2 } as const;
+    const ordered = [...objects].sort(
+      (a, b) => rank[kindOf.get(a.key) ?? 'terraform-state'] - rank[kindOf.get(b.key) ?? 'terraform-state'],
+    );
+    for (const object of ordered) {
+      if (options.objects && !options.objects.has(object.key)) continue;
+      await options.pace();
       this.step = `writing s3://${bucket}/${object.key}`;
       await this.deps.s3.putObject({ bucket, ...object });
+      // Recorded by the caller's next commit; unrecorded, the object is simply due again.
+      record.objects = [
+        ...(record.objects ?? []).filter((o) => o.key !== object.key),
+        { key: object.key, writtenAt: this.now() },
+      ];
     }
   }
 
@@ -513,6 +1035,15 @@ export class Planter {
       }
       case 'iam-user':
         await this.removeUser(resource.name);
+        return;
+      case 'kms-alias':
+        this.step = `deleting KMS alias ${resource.name}`;
+        await this.kms().deleteAlias(resource.name);
+        return;
+      case 'secretsmanager-secret':
+        // At once, without the recovery window: the name must be free for the next plant.
+        this.step = `deleting secret ${resource.name}`;
+        await this.secretsPort().deleteSecret(resource.name);
         return;
     }
   }

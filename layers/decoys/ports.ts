@@ -28,10 +28,14 @@ export interface SsmPort {
   /**
    * PutParameter with Overwrite (SSM refuses tags together with Overwrite). Returns
    * the parameter's new version (PutParameter's `Version`), which the state file
-   * quotes; an adapter that does not report it leaves the state at version 1.
+   * quotes and the registry keeps.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: adapters written before the version was needed return nothing
-  overwriteSecureString(input: SecureStringInput): Promise<number | void>;
+  overwriteSecureString(input: SecureStringInput): Promise<number>;
+  /**
+   * AddTagsToResource: sets these tags on an existing parameter (a key it already
+   * has is overwritten), so a plant re-asserts the tags of earlier deployments.
+   */
+  addTags(name: string, tags: Tag[]): Promise<void>;
   /** DeleteParameter; a missing parameter is success. */
   deleteParameter(name: string): Promise<void>;
   /** GetParameter without decryption: does the name exist? */
@@ -77,6 +81,8 @@ export interface IamPort {
   /** CreateUser at path `/`; `exists` when the name is taken. `userId`: IAM's unique id (AIDA...). */
   createUser(input: { userName: string; tags: Tag[] }): Promise<{ result: CreateResult; userId?: string }>;
   putUserPolicy(userName: string, policyName: string, document: string): Promise<void>;
+  /** TagUser: sets these tags (a key the user already has is overwritten). */
+  tagUser(userName: string, tags: Tag[]): Promise<void>;
   createAccessKey(userName: string): Promise<AccessKey>;
   /** A missing user has no keys. */
   listAccessKeys(userName: string): Promise<{ accessKeyId: string; status: string }[]>;
@@ -87,6 +93,34 @@ export interface IamPort {
   detachUserPolicy(userName: string, policyArn: string): Promise<void>;
   deleteLoginProfile(userName: string): Promise<void>;
   deleteUser(userName: string): Promise<void>;
+}
+
+/**
+ * Read-only listings of what the account already holds (names only), so the
+ * planter can name decoys after the account's own conventions (inventory.ts).
+ * Each reads every page up to `limit` names.
+ */
+export interface InventoryPort {
+  /** ssm:DescribeParameters: names only, never values. */
+  listParameterNames(limit: number): Promise<string[]>;
+  /** s3:ListBuckets. */
+  listBucketNames(): Promise<string[]>;
+  /** iam:ListUsers. */
+  listUserNames(limit: number): Promise<string[]>;
+  /** secretsmanager:ListSecrets: names only. */
+  listSecretNames?(limit: number): Promise<string[]>;
+  /** kms:ListAliases. */
+  listAliasNames?(limit: number): Promise<string[]>;
+}
+
+/** The parameters key's alias, chosen at plant time (the template carries none). */
+export interface KmsPort {
+  /** CreateAlias; `exists` when the alias name is taken (by any key). */
+  createAlias(aliasName: string, targetKeyId: string): Promise<CreateResult>;
+  /** The key an alias points at (ListAliases), undefined when the alias does not exist. */
+  aliasTarget(aliasName: string): Promise<string | undefined>;
+  /** DeleteAlias; a missing alias is success. */
+  deleteAlias(aliasName: string): Promise<void>;
 }
 
 /** Where the planter records what it planted (registry.ts). */
@@ -130,9 +164,17 @@ export interface EventSelectorsResponse {
     | undefined;
 }
 
+/** An advanced event selector as CloudTrail's PutEventSelectors takes it (SDK shape). */
+export interface AdvancedEventSelector {
+  Name?: string | undefined;
+  FieldSelectors: FieldSelector[] | undefined;
+}
+
 export interface TrailPort {
   getEventSelectors(trailArn: string): Promise<EventSelectorsResponse>;
   getTrailStatus(trailArn: string): Promise<{ isLogging: boolean }>;
+  /** PutEventSelectors with advanced selectors (replaces the trail's selectors). */
+  putEventSelectors?(trailArn: string, selectors: AdvancedEventSelector[]): Promise<void>;
 }
 
 export type Clock = () => Date;

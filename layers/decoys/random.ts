@@ -1,12 +1,18 @@
 import { createHash, randomInt } from 'node:crypto';
-import { tellsIn } from '../stealth/tells';
+import { tellsIn } from '../stealth/stems';
 import type { RandomSource } from './ports';
 
 /** Production randomness: the values guard nothing, but must not be guessable as a series. */
 export const cryptoRandom: RandomSource = { int: (max) => randomInt(max) };
 
-/** Deterministic randomness (mulberry32 over a hashed seed) for tests and stable derived names. */
-export function seededRandom(seed: string): RandomSource {
+/** A seeded stream that also hands out floats, for generated data (bait files). */
+export interface SeededStream extends RandomSource {
+  /** Uniform in [0, 1). */
+  next(): number;
+}
+
+/** Deterministic randomness (mulberry32 over a hashed seed) for tests, stable derived names and bait data. */
+export function seededStream(seed: string): SeededStream {
   let state = createHash('sha256').update(seed).digest().readUInt32LE(0);
   const next = () => {
     state = (state + 0x6d2b79f5) | 0;
@@ -15,7 +21,12 @@ export function seededRandom(seed: string): RandomSource {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { int: (max) => Math.floor(next() * max) };
+  return { next, int: (max) => Math.floor(next() * max) };
+}
+
+export function seededRandom(seed: string): RandomSource {
+  const stream = seededStream(seed);
+  return { int: (max) => stream.int(max) };
 }
 
 export const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueLines } from '../runtime/issues';
 import { awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
 import type { Decoy } from './catalogue';
@@ -22,13 +22,26 @@ import { decoySchema } from './spec';
  *   sk          "current"
  *   version     number   optimistic lock: each write requires the version it read
  *   spec        map      { service, environment, items: Decoy[] }: the plan last applied
- *   owned       list     [{ kind, name, arn, state, claimedAt, plantedAt?, uniqueId? }]
- *                        kind: ssm-parameter | s3-bucket | iam-user (objects live in
- *                        the bucket, the access keys under `keys`)
+ *   seed        string   the secret naming seed (hex, 128 bits), drawn at the first
+ *                        plant; names are chosen with it (naming.ts) and never
+ *                        recomputed: later runs reuse the names in `spec`
+ *   keyArn      string   the parameters key (the custom resource's KeyArn); the
+ *                        alias the planter chose points at it
+ *   owned       list     [{ kind, name, arn, state, claimedAt, plantedAt?, uniqueId?,
+ *                        value?, version?, writtenAt? }]
+ *                        kind: ssm-parameter | s3-bucket | iam-user | kms-alias |
+ *                        secretsmanager-secret (arn: the full ARN once created) (objects
+ *                        live in the bucket, the access keys under `keys`); a parameter
+ *                        keeps its current value, SSM version and last write time
+ *   objects     list     [{ key, writtenAt }]: each bait object's last write
+ *   databasePassword     the bait database's password (see recordSchema)
  *   keys        list     [{ accessKeyId, userName, status, createdAt, retiredAt?, secretAccessKey? }]
  *   plantedAt   string   ISO time of the first plant
  *   updatedAt   string   ISO time of the last write
- *   rotatedAt   string   ISO time of the last completed rotation (absent: never)
+ *   rotatedAt   string   ISO time of the last refresh that wrote something (absent: never)
+ *
+ * Fields added later are optional, so older records parse: a parameter without a
+ * value or an object without a write time is due at the next refresh.
  *
  * `state`: `claimed` is written BEFORE the resource is created, `planted` after.
  * A name that already exists in AWS and was not claimed by an earlier run is not
@@ -47,7 +60,13 @@ import { decoySchema } from './spec';
 export const REGISTRY_KEY = { pk: 'inventory', sk: 'current' } as const;
 export const RETIRED_KEYS_KEPT = 30;
 
-export const ownedKinds = ['ssm-parameter', 's3-bucket', 'iam-user'] as const;
+export const ownedKinds = [
+  'ssm-parameter',
+  's3-bucket',
+  'iam-user',
+  'kms-alias',
+  'secretsmanager-secret',
+] as const;
 export type OwnedKind = (typeof ownedKinds)[number];
 
 const ownedSchema = z.object({
@@ -59,6 +78,15 @@ const ownedSchema = z.object({
   plantedAt: z.string().optional(),
   /** iam-user: IAM's unique id (AIDA...), which the state file quotes. */
   uniqueId: z.string().optional(),
+  /**
+   * ssm-parameter: its current value. The planter cannot read values back (no
+   * kms:Decrypt), and the bait quotes the values of parameters a run leaves alone.
+   */
+  value: z.string().optional(),
+  /** ssm-parameter: its SSM version after the last write (the state file quotes it). */
+  version: z.number().int().min(1).optional(),
+  /** ssm-parameter: when its value was last written (cadence.ts decides when it is next due). */
+  writtenAt: z.string().optional(),
 });
 export type OwnedResource = z.infer<typeof ownedSchema>;
 
@@ -76,14 +104,33 @@ const keySchema = z.object({
 });
 export type AccessKeyRecord = z.infer<typeof keySchema>;
 
+/** A bait object's last write (objects live in the bucket, not under `owned`). */
+const objectWriteSchema = z.object({ key: z.string(), writtenAt: z.string() });
+export type ObjectWriteRecord = z.infer<typeof objectWriteSchema>;
+
 const recordSchema = z.object({
   version: z.number().int().min(0),
   spec: z.object({ service: z.string(), environment: z.string(), items: z.array(decoySchema) }),
+  seed: z.string().optional(),
+  /** The parameters key's ARN (from the custom resource): parameters are written under it. */
+  keyArn: z.string().optional(),
   owned: z.array(ownedSchema),
   keys: z.array(keySchema),
   plantedAt: z.string(),
   updatedAt: z.string(),
   rotatedAt: z.string().optional(),
+  /** The bait objects' last writes; absent in records written before the cadence (all due). */
+  objects: z.array(objectWriteSchema).optional(),
+  /**
+   * The password of the database the bait describes: the main service's password
+   * parameter and connection strings hold it, and it changes only with them.
+   */
+  databasePassword: z.string().optional(),
+  /**
+   * The tags (JSON) last set on the user and parameters: a plant re-asserts them only
+   * when they changed (records of earlier versions said `managed-by: terraform`).
+   */
+  tagsAsserted: z.string().optional(),
 });
 export type RegistryRecord = z.infer<typeof recordSchema>;
 
@@ -178,7 +225,7 @@ export interface RegistryView {
   plantedAt: string;
   updatedAt: string;
   rotatedAt?: string;
-  decoys: RegisteredDecoy[];
+  resources: RegisteredDecoy[];
   /** Without secrets. */
   accessKeys: Omit<AccessKeyRecord, 'secretAccessKey'>[];
 }
@@ -211,7 +258,7 @@ export function registryView(record: RegistryRecord): RegistryView {
     plantedAt: record.plantedAt,
     updatedAt: record.updatedAt,
     rotatedAt: record.rotatedAt,
-    decoys,
+    resources: decoys,
     accessKeys: record.keys.map(({ secretAccessKey: _secret, ...key }) => key),
   };
 }

@@ -1,5 +1,5 @@
 import type { CloudTrailRecord } from '../cloudtrail/record';
-import type { Severity } from '../config/schema';
+import type { Severity } from '../config/vocabulary';
 import type { Actor } from '../findings/finding';
 import type { DecoyIndex } from './decoy-index';
 import type { KnownDecoy } from './rules';
@@ -15,6 +15,9 @@ import {
   PARAMETER_READS,
   PARAMETER_WRITES,
   RULE_TAMPERING,
+  SECRET_DESCRIBES,
+  SECRET_READS,
+  SECRET_WRITES,
   TRAIL_TAMPERING,
   USER_WRITE_PREFIXES,
 } from './vocabulary';
@@ -42,10 +45,10 @@ export interface DecoyRef {
 }
 
 export interface Touch {
-  kind: 'decoy-touch' | 'tamper';
+  kind: 'resource-access' | 'tamper';
   category: TouchCategory;
   severity: Severity;
-  decoy: DecoyRef;
+  resource: DecoyRef;
   actor: Actor;
   /** For a role session: the role (allowlists name roles, not sessions). */
   issuerArn?: string;
@@ -63,7 +66,7 @@ export interface Touch {
   alsoTouched?: DecoyRef[];
 }
 
-export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'not-a-decoy';
+export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'unmatched';
 
 export interface Classification {
   /**
@@ -156,7 +159,7 @@ export function classifyRecord(
     }
     case 'ssm.amazonaws.com': {
       const category: TouchCategory = PARAMETER_WRITES.includes(name)
-        ? 'decoy-change'
+        ? 'resource-change'
         : PARAMETER_READS.includes(name)
           ? 'parameter-read'
           : 'other';
@@ -178,11 +181,29 @@ export function classifyRecord(
         const arn = context?.PARAMETER_ARN;
         const decoy = typeof arn === 'string' ? index.parametersByArn.get(arn) : undefined;
         if (decoy) add('parameter-decrypt', refOf(decoy));
+        const secret = index.secret(context?.SecretARN);
+        if (secret) add('secret-decrypt', refOf(secret));
       } else if (KEY_WRITES.includes(name)) {
-        for (const reference of [params.keyId, params.targetKeyId, params.aliasName]) {
+        // The key as the caller named it, or as CloudTrail resolved it (resources: the key ARN).
+        const resolved = (record.resources ?? []).map((r) => r.ARN ?? (r as { arn?: unknown }).arn);
+        for (const reference of [params.keyId, params.targetKeyId, params.aliasName, ...resolved]) {
           const decoy = typeof reference === 'string' ? index.keys.get(reference) : undefined;
-          if (decoy) add('decoy-change', refOf(decoy));
+          if (decoy) add('resource-change', refOf(decoy));
         }
+      }
+      break;
+    }
+    case 'secretsmanager.amazonaws.com': {
+      // BatchGetSecretValue by filters names no secret: its per-secret GetSecretValue records do.
+      const ids = [params.secretId, ...(Array.isArray(params.secretIdList) ? params.secretIdList : [])];
+      for (const id of ids) {
+        const decoy = index.secret(id);
+        if (!decoy) continue;
+        if (SECRET_READS.includes(name)) add('secret-read', refOf(decoy));
+        else if (SECRET_WRITES.includes(name)) add('resource-change', refOf(decoy));
+        else if (SECRET_DESCRIBES.includes(name) || /^(Describe|Get|List)/.test(name)) {
+          if (!isServiceLinked(issuer)) add('secret-describe', refOf(decoy));
+        } else add('other', refOf(decoy));
       }
       break;
     }
@@ -198,10 +219,10 @@ export function classifyRecord(
         for (const decoy of decoys) {
           if (OBJECT_CALLS.includes(name) || BUCKET_LISTINGS.includes(name))
             add('object-access', refOf(decoy));
-          else if (BUCKET_WRITES.includes(name)) add('decoy-change', refOf(bucketDecoy));
+          else if (BUCKET_WRITES.includes(name)) add('resource-change', refOf(bucketDecoy));
           else if (BUCKET_READS.includes(name) || /^(Get|List|Head)/.test(name)) {
             if (!isServiceLinked(issuer)) add('bucket-read', refOf(bucketDecoy));
-          } else add(/^(Put|Delete|Create|Restore)/.test(name) ? 'decoy-change' : 'other', refOf(decoy));
+          } else add(/^(Put|Delete|Create|Restore)/.test(name) ? 'resource-change' : 'other', refOf(decoy));
         }
       }
       break;
@@ -211,19 +232,19 @@ export function classifyRecord(
       const key = typeof params.accessKeyId === 'string' ? index.keyById.get(params.accessKeyId) : undefined;
       const write = USER_WRITE_PREFIXES.some((prefix) => name.startsWith(prefix));
       if (user) {
-        if (write) add('decoy-change', refOf(user));
+        if (write) add('resource-change', refOf(user));
         else if (!isServiceLinked(issuer)) add('user-read', refOf(user));
       }
-      if (key && write) add('decoy-change', refOf(key));
+      if (key && write) add('resource-change', refOf(key));
       break;
     }
   }
   const all = [...found.values()];
-  if (all.length === 0) return { touches: [], ignored: 'not-a-decoy' };
+  if (all.length === 0) return { touches: [], ignored: 'unmatched' };
   const primary = all.reduce((best, t) =>
     severityRank(t.severity) > severityRank(best.severity) ? t : best,
   );
-  const others = all.filter((t) => t !== primary).map((t) => t.decoy);
+  const others = all.filter((t) => t !== primary).map((t) => t.resource);
   return { touches: [others.length > 0 ? { ...primary, alsoTouched: others } : primary] };
 }
 
@@ -295,7 +316,7 @@ function touchOf(record: CloudTrailRecord, category: TouchCategory, decoy: Decoy
     kind,
     category,
     severity,
-    decoy,
+    resource: decoy,
     actor: actorOf(record),
     ...(record.userIdentity?.sessionContext?.sessionIssuer?.arn
       ? { issuerArn: record.userIdentity.sessionContext.sessionIssuer.arn }

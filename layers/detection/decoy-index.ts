@@ -5,7 +5,7 @@ import { type KnownDecoy, keyIdsOf } from './rules';
  * built once per decoy list (the registry, or `replay --decoys`).
  */
 export class DecoyIndex {
-  readonly decoys: readonly KnownDecoy[];
+  readonly resources: readonly KnownDecoy[];
   readonly parameters = new Map<string, KnownDecoy>();
   readonly parametersByArn = new Map<string, KnownDecoy>();
   readonly buckets = new Map<string, KnownDecoy>();
@@ -15,11 +15,20 @@ export class DecoyIndex {
   /** The decoy a call signed by that user or key counts against (its access key when planned). */
   readonly keyByUserArn = new Map<string, KnownDecoy>();
   readonly keyById = new Map<string, KnownDecoy>();
-  /** Alias name, alias ARN or key ARN → the parameters' key. */
+  /**
+   * Alias name, alias ARN, key ARN or key id → the parameters' key. The registry's
+   * entry is the only source: no template or environment names the key.
+   */
   readonly keys = new Map<string, KnownDecoy>();
+  /** Secrets Manager secrets by name. */
+  readonly secrets = new Map<string, KnownDecoy>();
 
+  /**
+   * `options.keyArn`: the key's ARN when the decoy list knows the key by its alias
+   * only (replay of an older registry, the tests); the registry's own entry is preferred.
+   */
   constructor(decoys: readonly KnownDecoy[], options: { keyArn?: string } = {}) {
-    this.decoys = decoys;
+    this.resources = decoys;
     for (const decoy of decoys) {
       switch (decoy.kind) {
         case 'ssm-parameter':
@@ -28,6 +37,9 @@ export class DecoyIndex {
           break;
         case 's3-bucket':
           this.buckets.set(decoy.name, decoy);
+          break;
+        case 'secretsmanager-secret':
+          this.secrets.set(decoy.name, decoy);
           break;
         case 's3-object':
           if (decoy.bucket) this.objects.set(`${decoy.bucket}/${decoy.name}`, decoy);
@@ -42,9 +54,16 @@ export class DecoyIndex {
           for (const id of keyIdsOf(decoy)) this.keyById.set(id, decoy);
           break;
         case 'kms-key':
-          this.keys.set(decoy.name, decoy);
-          this.keys.set(decoy.arn, decoy);
-          if (options.keyArn) this.keys.set(options.keyArn, decoy);
+          for (const reference of [decoy.name, decoy.arn, options.keyArn]) {
+            if (!reference) continue;
+            this.keys.set(reference, decoy);
+            const keyArn = /^(arn:[^:]+:kms:[^:]*:[^:]*):key\/([^/]+)$/.exec(reference);
+            if (!keyArn) continue;
+            // A key ARN also stands for its bare key id (DisableKey, ScheduleKeyDeletion take
+            // either), and an alias name for the alias ARN in the key's account and region.
+            this.keys.set(keyArn[2]!, decoy);
+            if (decoy.name.startsWith('alias/')) this.keys.set(`${keyArn[1]}:${decoy.name}`, decoy);
+          }
           break;
       }
     }
@@ -64,6 +83,24 @@ export class DecoyIndex {
     const colon = name.indexOf(':');
     if (colon >= 0) name = name.slice(0, colon);
     return this.parameters.get(name) ?? (name.startsWith('/') ? undefined : this.parameters.get(`/${name}`));
+  }
+
+  /**
+   * The secret a secret id designates: its name, a partial ARN (`...:secret:name`)
+   * or the full ARN (`...:secret:name-AbCdEf`, the six characters Secrets Manager
+   * appends), in any region. Exact: `name-old` is not `name`.
+   */
+  secret(reference: unknown): KnownDecoy | undefined {
+    if (typeof reference !== 'string') return undefined;
+    if (!reference.startsWith('arn:')) return this.secrets.get(reference);
+    const at = reference.indexOf(':secret:');
+    if (at < 0 || reference.split(':')[2] !== 'secretsmanager') return undefined;
+    const name = reference.slice(at + ':secret:'.length);
+    const full = /^(.+)-[A-Za-z0-9]{6}$/.exec(name);
+    const decoy = this.secrets.get(name) ?? (full ? this.secrets.get(full[1]!) : undefined);
+    // Another account's secret of the same name is not ours (a cross-account read by ARN).
+    const account = reference.split(':')[4];
+    return decoy && account && account !== decoy.arn.split(':')[4] ? undefined : decoy;
   }
 
   /** The parameters GetParametersByPath(`path`, `recursive`) returns. */

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Severity, severities } from '../config/schema';
+import { type Severity, severities } from '../config/vocabulary';
 import type { Finding } from '../findings/finding';
 import { maxSeverity } from './severity';
 import type { KeyUseStore, TouchInput, TouchRecordResult, TouchStore, TouchWindow } from './store';

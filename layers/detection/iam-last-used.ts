@@ -27,8 +27,8 @@ export function iamLastUsed(client: IAMClient): (accessKeyId: string) => Promise
 /** The decoy keys that exist now (pending, active, retiring), from the registry. */
 export function decoyKeys(view: RegistryView | undefined): DecoyKey[] {
   if (!view) return [];
-  const user = view.decoys.find((d) => d.kind === 'iam-user');
-  const keyDecoy = view.decoys.find((d) => d.kind === 'iam-access-key');
+  const user = view.resources.find((d) => d.kind === 'iam-user');
+  const keyDecoy = view.resources.find((d) => d.kind === 'iam-access-key');
   if (!user || !keyDecoy) return [];
   const live = new Set(keyDecoy.accessKeyIds ?? []);
   return view.accessKeys
@@ -37,6 +37,6 @@ export function decoyKeys(view: RegistryView | undefined): DecoyKey[] {
       accessKeyId: k.accessKeyId,
       userName: k.userName,
       userArn: user.arn,
-      decoyName: keyDecoy.name,
+      resourceName: keyDecoy.name,
     }));
 }

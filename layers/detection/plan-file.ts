@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { decoyKinds } from '../decoys/catalogue';
 import { issueLines } from '../runtime/issues';
 import { readJsonFile } from '../runtime/json-file';
@@ -21,7 +21,13 @@ const decoySchema = z
   })
   .passthrough();
 
-const planSchema = z.object({ decoys: z.array(decoySchema) });
+/** `resources` is what `plan --json` writes; `decoys`, the list's former key, is still read. */
+const planSchema = z
+  .object({ resources: z.array(decoySchema).optional(), decoys: z.array(decoySchema).optional() })
+  .refine((plan) => plan.resources !== undefined || plan.decoys !== undefined, {
+    message: 'expected a "resources" list',
+    path: ['resources'],
+  });
 
 export function parseDecoyPlan(raw: unknown, source: string): KnownDecoy[] {
   const result = planSchema.safeParse(raw);
@@ -29,7 +35,7 @@ export function parseDecoyPlan(raw: unknown, source: string): KnownDecoy[] {
     const problems = issueLines(result.error, { prefix: ['decoys file'] });
     throw new Error(`${source} is not a decoy plan (the \`plan --json\` format): ${problems.join('; ')}`);
   }
-  return result.data.decoys as KnownDecoy[];
+  return (result.data.resources ?? result.data.decoys ?? []) as KnownDecoy[];
 }
 
 export function readDecoyPlan(path: string): KnownDecoy[] {

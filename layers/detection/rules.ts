@@ -13,6 +13,9 @@ import {
   PARAMETER_READS,
   PARAMETER_WRITES,
   RULE_TAMPERING,
+  SECRET_DESCRIBES,
+  SECRET_READS,
+  SECRET_WRITES,
   TRAIL_TAMPERING,
 } from './vocabulary';
 
@@ -23,15 +26,19 @@ import {
  * is tested is what deploys.
  *
  * Two styles (config detection.ruleStyle):
- * - `named`: the patterns list the decoys (parameter names and ARNs, the bucket, the
- *   user). Precise and cheap, but whoever can read rules (ReadOnlyAccess can) reads
- *   the decoy list out of them.
- * - `broad`: the patterns list services and API names only; the touch function sorts
- *   the matches against the registry, which ReadOnlyAccess cannot read. Costs one
- *   invocation per matching call in the account (every GetParameter, every call
- *   signed by any IAM user's key, ...).
+ * - `broad` (the default): the patterns name services, API names and the request
+ *   fields a decoy can be named by, never a decoy; the touch function sorts the
+ *   matches against the registry, which ReadOnlyAccess cannot read. Decoy names are
+ *   chosen at plant time, so a synthesized rule could not know them anyway. Costs one
+ *   invocation per matching call in the account (every call naming a parameter,
+ *   every SecureString Decrypt, every S3 call naming a bucket, every call signed by
+ *   any IAM user's key, ...).
+ * - `named`: the patterns list the decoys the plan knows at synth time (parameter
+ *   names and ARNs, the bucket, the user). Fewer invocations, but whoever can read
+ *   rules (ReadOnlyAccess can) reads the decoy list out of them.
  * Tampering patterns (trail, rules) name only the trail and the rules, which are
- * visible anyway, and are the same in both styles.
+ * visible anyway, and are the same in both styles. No broad pattern may name a decoy:
+ * test/infra/stealth.test.ts checks every deployed pattern against the plan.
  */
 
 export type RuleStyle = 'named' | 'broad';
@@ -62,9 +69,27 @@ export interface DetectionContext {
   trustedRoleArns?: readonly string[];
   /** The decoy parameters' KMS key ARN, when known (the catalogue knows only its alias). */
   keyArn?: string;
+  /**
+   * The kinds watched by service and API name rather than by name. Broad style: every
+   * planted kind. Named style: the kinds whose names are chosen at plant time (not in
+   * the config), which no synthesized pattern can list. Default: every kind in broad
+   * style, none in named style.
+   */
+  watchedBroadly?: readonly UnnamedKind[];
 }
 
-export type RuleConcern = 'identity' | 'parameters' | 'keys' | 'objects' | 'directory' | 'tampering';
+/** The kinds whose names the config may leave to the planter. */
+export const UNNAMEABLE_KINDS = ['ssm-parameter', 's3-bucket', 'iam-user', 'secretsmanager-secret'] as const;
+export type UnnamedKind = (typeof UNNAMEABLE_KINDS)[number];
+
+export type RuleConcern =
+  | 'identity'
+  | 'parameters'
+  | 'keys'
+  | 'objects'
+  | 'directory'
+  | 'secrets'
+  | 'tampering';
 
 export interface DetectionRule {
   name: string;
@@ -127,7 +152,12 @@ export function buildDetectionRules(
     });
   };
   const of = (kind: Decoy['kind']) => decoys.filter((d) => d.kind === kind);
-  const named = context.style === 'named';
+  // Named style lists a kind only when its names are known at synth; a kind planted
+  // under names chosen at plant time is watched broadly, as in the broad style.
+  const broadly = new Set<UnnamedKind>(
+    context.watchedBroadly ?? (context.style === 'broad' ? UNNAMEABLE_KINDS : []),
+  );
+  const broadFor = (kind: UnnamedKind) => broadly.has(kind);
 
   // 1. Any call signed by the decoy user, allowed or denied (a denied call may carry
   //    no request parameters, so the identity is the only thing to match on). By ARN
@@ -135,7 +165,7 @@ export function buildDetectionRules(
   //    the session it returns carry the user's ARN under a new ASIA... key id.
   const users = of('iam-user');
   const keyIds = decoys.flatMap(keyIdsOf);
-  if (!named) add('identity', 10, identityPattern({ type: ['IAMUser'] }));
+  if (broadFor('iam-user')) add('identity', 10, identityPattern({ type: ['IAMUser'] }));
   else if (users.length > 0 || keyIds.length > 0) {
     const arns = users.map((u) => u.arn);
     const byKey = keyIds.length > 0 ? { accessKeyId: keyIds } : undefined;
@@ -145,14 +175,21 @@ export function buildDetectionRules(
 
   // 2. Parameters: by name (GetParameter...), by names (GetParameters), by an
   //    ancestor path (GetParametersByPath), by resource id (tags), and their KMS key.
+  //    Broad: every SSM call that carries one of those fields, whatever its name (the
+  //    named patterns do not filter on the call either), plus the listed calls.
   const parameters = of('ssm-parameter');
-  if (!named) {
+  if (broadFor('ssm-parameter')) {
     add(
       'parameters',
       20,
       servicePattern(
         'ssm',
-        { eventName: [...PARAMETER_READS, ...PARAMETER_PATH_READS, ...PARAMETER_WRITES] },
+        {
+          $or: [
+            { eventName: [...PARAMETER_READS, ...PARAMETER_PATH_READS, ...PARAMETER_WRITES] },
+            ...anyFieldPresent(PARAMETER_FIELDS),
+          ],
+        },
         trusted,
       ),
     );
@@ -162,7 +199,7 @@ export function buildDetectionRules(
   }
 
   const keys = of('kms-key');
-  if (!named) {
+  if (broadFor('ssm-parameter')) {
     add(
       'keys',
       30,
@@ -179,14 +216,23 @@ export function buildDetectionRules(
     );
   } else if (parameters.length > 0 || keys.length > 0) {
     const keyRefs = [...keys.flatMap((k) => [k.name, k.arn]), ...(context.keyArn ? [context.keyArn] : [])];
+    const aliases = keys.map((k) => k.name).filter((name) => name.startsWith('alias/'));
+    // CloudTrail resolves the key in `resources` whatever the caller named it by (bare id, alias).
+    const keyArns = [
+      ...keys.map((k) => k.arn).filter((arn) => arn.includes(':key/')),
+      ...(context.keyArn ? [context.keyArn] : []),
+    ];
     const keyWrites =
       keyRefs.length > 0
         ? [
             {
               eventName: KEY_WRITES,
-              requestParameters: {
-                $or: [{ keyId: keyRefs }, { targetKeyId: keyRefs }, { aliasName: keys.map((k) => k.name) }],
-              },
+              $or: [
+                { requestParameters: { keyId: keyRefs } },
+                { requestParameters: { targetKeyId: keyRefs } },
+                ...(aliases.length > 0 ? [{ requestParameters: { aliasName: aliases } }] : []),
+                ...(keyArns.length > 0 ? [{ resources: { ARN: keyArns } }] : []),
+              ],
             },
           ]
         : [];
@@ -209,14 +255,23 @@ export function buildDetectionRules(
   }
 
   // 3. The bait bucket: every call naming it, object-level (data events) and bucket-level.
+  //    Broad: every S3 call that names a bucket (request or resources), whatever its
+  //    name, plus the listed calls. Data events reach EventBridge only for the buckets
+  //    the trail selects, so object calls on other buckets never get here.
   const buckets = of('s3-bucket');
-  if (!named) {
+  if (broadFor('s3-bucket')) {
     add(
       'objects',
       40,
       servicePattern(
         's3',
-        { eventName: [...OBJECT_CALLS, ...BUCKET_LISTINGS, ...BUCKET_READS, ...BUCKET_WRITES] },
+        {
+          $or: [
+            { eventName: [...OBJECT_CALLS, ...BUCKET_LISTINGS, ...BUCKET_READS, ...BUCKET_WRITES] },
+            { requestParameters: { bucketName: [{ exists: true }] } },
+            { resources: { type: ['AWS::S3::Bucket', 'AWS::S3::Object'] } },
+          ],
+        },
         trusted,
       ),
     );
@@ -234,12 +289,14 @@ export function buildDetectionRules(
     );
   }
 
-  // 4. The decoy user as the subject of IAM calls (IAM's events arrive in us-east-1 only).
-  if (!named) {
+  // 4. The decoy user as the subject of IAM calls (IAM's events arrive in us-east-1 only),
+  //    by user name or by access key id (UpdateAccessKey and DeleteAccessKey may name
+  //    only the key).
+  if (broadFor('iam-user')) {
     add(
       'directory',
       50,
-      servicePattern('iam', { requestParameters: { userName: [{ exists: true }] } }, trusted),
+      servicePattern('iam', { $or: anyFieldPresent(['userName', 'accessKeyId']) }, trusted),
     );
   } else if (users.length > 0 || keyIds.length > 0) {
     const byName = users.length > 0 ? { userName: users.map((u) => u.name) } : undefined;
@@ -252,7 +309,94 @@ export function buildDetectionRules(
   const tampering = tamperingPattern(context);
   add('tampering', 60, tampering);
   add('tampering', 61, tampering);
+
+  // 6. Secrets Manager secrets: every call naming one (secretId; BatchGetSecretValue's
+  //     secretIdList), and KMS Decrypt with the secret's ARN in the encryption context
+  //     (Secrets Manager decrypts on the caller's behalf, so the caller's identity shows).
+  //     Broad: every Secrets Manager call carrying those fields, plus the listed calls
+  //     (BatchGetSecretValue by filters names no secret; its per-secret GetSecretValue
+  //     records do), and every Decrypt of any secret.
+  const secrets = of('secretsmanager-secret');
+  if (broadFor('secretsmanager-secret')) {
+    add(
+      'secrets',
+      70,
+      servicePattern(
+        'secretsmanager',
+        {
+          $or: [
+            { eventName: [...SECRET_READS, ...SECRET_DESCRIBES, ...SECRET_WRITES] },
+            ...anyFieldPresent(SECRET_FIELDS),
+          ],
+        },
+        trusted,
+      ),
+    );
+    add(
+      'keys',
+      80,
+      keysPattern(
+        [
+          {
+            eventName: ['Decrypt'],
+            requestParameters: { encryptionContext: { SecretARN: [{ exists: true }] } },
+          },
+        ],
+        trusted,
+      ),
+    );
+  } else if (secrets.length > 0) {
+    const chunks = chunk(secrets, (part) =>
+      servicePattern(
+        'secretsmanager',
+        { requestParameters: { $or: SECRET_FIELDS.map((field) => ({ [field]: secretIdValues(part) })) } },
+        trusted,
+      ),
+    );
+    for (const [i, pattern] of chunks.entries()) add('secrets', 70 + i, pattern);
+    const decrypts = chunk(secrets, (part) =>
+      keysPattern(
+        [
+          {
+            eventName: ['Decrypt'],
+            requestParameters: { encryptionContext: { SecretARN: secretArnValues(part) } },
+          },
+        ],
+        trusted,
+      ),
+    );
+    for (const [i, pattern] of decrypts.entries()) add('keys', 80 + i, pattern);
+  }
   return rules;
+}
+
+/** The request fields a Secrets Manager call names a secret by. */
+const SECRET_FIELDS = ['secretId', 'secretIdList'];
+
+/**
+ * The full ARNs of `secrets` in any region: Secrets Manager appends `-` and six
+ * characters to the name, unknown until the secret exists (and different in each
+ * replica region). A look-alike (`name-old-abc123`) may match; the touch function
+ * compares exactly (decoy-index.ts).
+ */
+function secretArnValues(secrets: readonly KnownDecoy[]): unknown[] {
+  return secrets.map((s) => {
+    const account = s.arn.split(':')[4] ?? '*';
+    return { wildcard: `arn:*:secretsmanager:*:${account}:secret:${s.name}-*` };
+  });
+}
+
+/** How a call may name a secret: its name, a partial ARN (no suffix), or its full ARN. */
+function secretIdValues(secrets: readonly KnownDecoy[]): unknown[] {
+  return [...secrets.flatMap((s) => [s.name, { suffix: `:secret:${s.name}` }]), ...secretArnValues(secrets)];
+}
+
+/** The request fields an SSM call names a parameter by (tagging calls: `resourceId`). */
+const PARAMETER_FIELDS = ['name', 'names', 'resourceId', 'path'];
+
+/** `$or` alternatives, one per field: the request parameters carry `field`. Flat, not nested. */
+function anyFieldPresent(fields: readonly string[]): Record<string, unknown>[] {
+  return fields.map((field) => ({ requestParameters: { [field]: [{ exists: true }] } }));
 }
 
 /** Whichever of two alternatives exists, or both in an `$or`. At least one must exist. */
@@ -302,7 +446,7 @@ function identityPattern(userIdentity: Record<string, unknown>): EventPattern {
 
 /** A pattern on one service's CloudTrail events (`aws.<service>`), leaving out the trusted roles' calls. */
 function servicePattern(
-  service: 'ssm' | 'kms' | 's3' | 'iam',
+  service: 'ssm' | 'kms' | 's3' | 'iam' | 'secretsmanager',
   fields: Record<string, unknown>,
   trusted: readonly string[],
 ): EventPattern {

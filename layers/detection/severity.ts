@@ -1,4 +1,4 @@
-import { type Severity, severities } from '../config/schema';
+import { type Severity, severities } from '../config/vocabulary';
 
 /**
  * What a matched call amounts to, and the severity and finding kind of each. One
@@ -6,30 +6,51 @@ import { type Severity, severities } from '../config/schema';
  */
 export const touchCategories = {
   /** Any call signed by the decoy user's key: the key leaked and someone holds it. */
-  'key-use': { severity: 'critical', kind: 'decoy-touch', label: 'call signed with the planted access key' },
+  'key-use': {
+    severity: 'critical',
+    kind: 'resource-access',
+    label: 'call signed with the planted access key',
+  },
   /** The trail stopped, deleted or narrowed. */
   'trail-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the audit trail' },
   /** A routing rule or the central bus deleted, disabled or re-pointed. */
   'rule-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the event routing' },
   /** A decoy changed or deleted by anyone but the planter. */
-  'decoy-change': { severity: 'high', kind: 'tamper', label: 'change to a planted resource' },
-  'parameter-read': { severity: 'high', kind: 'decoy-touch', label: 'read of a planted parameter' },
-  'parameter-decrypt': { severity: 'high', kind: 'decoy-touch', label: 'decryption of a planted parameter' },
+  'resource-change': { severity: 'high', kind: 'tamper', label: 'change to a planted resource' },
+  'parameter-read': { severity: 'high', kind: 'resource-access', label: 'read of a planted parameter' },
+  'parameter-decrypt': {
+    severity: 'high',
+    kind: 'resource-access',
+    label: 'decryption of a planted parameter',
+  },
   /** The decoy was in the answer to a path read, among whatever else lives there. */
   'parameter-path-read': {
     severity: 'medium',
-    kind: 'decoy-touch',
+    kind: 'resource-access',
     label: 'path read returning a planted parameter',
   },
+  /** GetSecretValue, BatchGetSecretValue naming it: the value left Secrets Manager. */
+  'secret-read': { severity: 'high', kind: 'resource-access', label: 'read of a planted secret' },
+  /** KMS Decrypt with the secret's ARN in the encryption context. */
+  'secret-decrypt': { severity: 'high', kind: 'resource-access', label: 'decryption of a planted secret' },
+  /**
+   * DescribeSecret and other metadata reads: no value, but someone looked at this one
+   * secret (its key, rotation, tags). Medium, not low: listing every secret is ListSecrets
+   * (not a touch); describing one is aimed. Service-linked inventory (AWS Config) is skipped.
+   */
+  'secret-describe': { severity: 'medium', kind: 'resource-access', label: 'lookup of a planted secret' },
   /** Object reads, writes and listings in the bait bucket. */
-  'object-access': { severity: 'high', kind: 'decoy-touch', label: 'access to the planted bucket' },
+  'object-access': { severity: 'high', kind: 'resource-access', label: 'access to the planted bucket' },
   /** Bucket settings read: what inventory scanners do to every bucket. */
-  'bucket-read': { severity: 'low', kind: 'decoy-touch', label: 'read of the planted bucket settings' },
+  'bucket-read': { severity: 'low', kind: 'resource-access', label: 'read of the planted bucket settings' },
   /** The planted user looked up (GetUser, ListAccessKeys...): inventory scanners again. */
-  'user-read': { severity: 'low', kind: 'decoy-touch', label: 'lookup of the planted user' },
+  'user-read': { severity: 'low', kind: 'resource-access', label: 'lookup of the planted user' },
   /** Any other call naming a decoy. */
-  other: { severity: 'medium', kind: 'decoy-touch', label: 'call naming a planted resource' },
-} as const satisfies Record<string, { severity: Severity; kind: 'decoy-touch' | 'tamper'; label: string }>;
+  other: { severity: 'medium', kind: 'resource-access', label: 'call naming a planted resource' },
+} as const satisfies Record<
+  string,
+  { severity: Severity; kind: 'resource-access' | 'tamper'; label: string }
+>;
 
 export type TouchCategory = keyof typeof touchCategories;
 

@@ -1,4 +1,4 @@
-import type { Severity } from '../config/schema';
+import type { Severity } from '../config/vocabulary';
 import type { Finding } from '../findings/finding';
 import { maxSeverity } from './severity';
 

@@ -17,7 +17,6 @@ export const TOUCH_SETTINGS_ENVIRONMENT = {
     optional: true,
     description: 'comma-separated role ARNs whose calls are the platform own',
   },
-  KEY_ARN: { optional: true },
   WINDOW_MINUTES: { pattern: /^\d+$/ },
   ALLOWED_PRINCIPALS: { optional: true },
   ALLOWED_CIDRS: { optional: true },
@@ -27,10 +26,12 @@ export type TouchSettingsEnvironment = EnvironmentOf<typeof TOUCH_SETTINGS_ENVIR
 
 const list = (value: string | undefined) => (value ? value.split(',').filter(Boolean) : []);
 
-/** Maps the environment (already read with readEnvironment) to the touch handler's settings and key ARN. */
+/**
+ * Maps the environment (already read with readEnvironment) to the touch handler's
+ * settings. No decoy is in it, not even the parameters' key: the registry names them.
+ */
 export function touchSettingsFromEnvironment(env: TouchSettingsEnvironment): {
   settings: TouchSettings;
-  keyArn: string | undefined;
 } {
   return {
     settings: {
@@ -47,6 +48,5 @@ export function touchSettingsFromEnvironment(env: TouchSettingsEnvironment): {
         cidrs: list(env.ALLOWED_CIDRS),
       }),
     },
-    keyArn: env.KEY_ARN,
   };
 }

@@ -176,7 +176,7 @@ async function processTouch(
   if (touch.category === 'key-use' && touch.actor.accessKeyId) {
     await deps.store.recordKeyUse(touch.actor.accessKeyId, eventTime);
   }
-  const subjectKey = findingId([touch.kind, touch.actor.arn, touch.decoy.kind, touch.decoy.name]);
+  const subjectKey = findingId([touch.kind, touch.actor.arn, touch.resource.kind, touch.resource.name]);
   const { status, window } = await deps.store.record({
     subjectKey,
     deliveryKey: `${deliveryId}\u0000${subjectKey}`,
@@ -237,7 +237,7 @@ export function findingOf(window: TouchWindow, touch: Touch): Finding {
     eventNames: [...window.eventNames],
     eventIds: [...window.eventIds],
     outcome,
-    decoy: touch.decoy,
+    resource: touch.resource,
     firstSeen: new Date(window.firstSeen).toISOString(),
     lastSeen: new Date(window.lastSeen).toISOString(),
     count: window.count,
@@ -255,13 +255,13 @@ export function findingOf(window: TouchWindow, touch: Touch): Finding {
 
 function titleOf(touch: Touch): string {
   const call = `${touch.eventSource.split('.')[0]}:${touch.eventName}`;
-  if (touch.category === 'key-use') return `Decoy access key used (${call}) by ${touch.actor.arn}`;
+  if (touch.category === 'key-use') return `Reserved access key used (${call}) by ${touch.actor.arn}`;
   if (touch.category === 'trail-tamper')
-    return `Trail ${touch.decoy.name} tampered with (${call}) by ${touch.actor.arn}`;
+    return `Trail ${touch.resource.name} tampered with (${call}) by ${touch.actor.arn}`;
   if (touch.category === 'rule-tamper') {
-    return `Detection ${touch.decoy.kind} ${touch.decoy.name} tampered with (${call}) by ${touch.actor.arn}`;
+    return `Detection ${touch.resource.kind} ${touch.resource.name} tampered with (${call}) by ${touch.actor.arn}`;
   }
   const what = touchCategories[touch.category].label;
   const more = touch.alsoTouched?.length ? ` and ${touch.alsoTouched.length} more` : '';
-  return `Decoy ${touch.decoy.kind} ${touch.decoy.name}${more}: ${what} (${call}) by ${touch.actor.arn}`;
+  return `Resource ${touch.resource.kind} ${touch.resource.name}${more}: ${what} (${call}) by ${touch.actor.arn}`;
 }

@@ -21,7 +21,7 @@ export interface DecoyKey {
   userName: string;
   userArn: string;
   /** The decoy's name in the registry (the key's decoy). */
-  decoyName: string;
+  resourceName: string;
 }
 
 export interface KeyLastUsed {
@@ -108,12 +108,12 @@ export function unloggedFinding(key: DecoyKey, usage: KeyLastUsed, lastUsed: num
     id: findingId(['unlogged-use', key.accessKeyId, lastUsed]),
     kind: 'unlogged-use',
     severity: 'high',
-    title: `Decoy access key used with ${service} in ${region} at ${when} without any CloudTrail record`,
+    title: `Reserved access key used with ${service} in ${region} at ${when} without any CloudTrail record`,
     actor: { arn: key.userArn, type: 'IAMUser', accessKeyId: key.accessKeyId },
     region,
     eventNames: [`${service}:unlogged`],
     eventIds: [],
-    decoy: { kind: 'iam-access-key', name: key.decoyName, arn: key.userArn },
+    resource: { kind: 'iam-access-key', name: key.resourceName, arn: key.userArn },
     firstSeen: when,
     lastSeen: when,
     count: 1,

@@ -138,3 +138,28 @@ export const RULE_TAMPERING = [
 
 /** CloudFormation deploying the stack itself (userIdentity.invokedBy): the deployer, not an attacker. */
 export const CLOUDFORMATION_SERVICE = 'cloudformation.amazonaws.com';
+
+/** Reads of a secret's value. BatchGetSecretValue also logs one GetSecretValue per secret it returns. */
+export const SECRET_READS = ['GetSecretValue', 'BatchGetSecretValue'];
+/**
+ * Reads of a secret's metadata (no value): DescribeSecret shows its key, rotation,
+ * tags and versions. Recon aimed at one secret, but also what inventory tools do.
+ */
+export const SECRET_DESCRIBES = ['DescribeSecret', 'ListSecretVersionIds', 'GetResourcePolicy'];
+/** Changes to a secret: only the planter may make them. */
+export const SECRET_WRITES = [
+  'PutSecretValue',
+  'UpdateSecret',
+  'DeleteSecret',
+  'RestoreSecret',
+  'PutResourcePolicy',
+  'DeleteResourcePolicy',
+  'RotateSecret',
+  'CancelRotateSecret',
+  'UpdateSecretVersionStage',
+  'TagResource',
+  'UntagResource',
+  'ReplicateSecretToRegions',
+  'RemoveRegionsFromReplication',
+  'StopReplicationToReplica',
+];

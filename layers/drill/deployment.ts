@@ -8,10 +8,15 @@ import { DecoyFleet } from '../../infra/constructs/decoy-fleet';
 import { EventRouting } from '../../infra/constructs/event-routing';
 import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
 import type { HoneytrailConfig, HoneytrailConfigInput } from '../config/schema';
-import { planDecoys } from '../decoys/catalogue';
+import { planFromNames, shapeOf } from '../decoys/catalogue';
+import { emptyInventory } from '../decoys/inventory';
+import { chooseNames } from '../decoys/naming';
+import { newNamingSeed } from '../decoys/planter';
+import { seededRandom } from '../decoys/random';
 import type { KnownDecoy } from '../detection/rules';
+import { objectEventSelectors } from '../detection/trail-selectors';
 import { type DrillWorld, madeUpKeyId } from './play';
-import { type DeployedTrail, deployedTrails } from './routing';
+import { type AdvancedSelector, type DeployedTrail, deployedTrails } from './routing';
 import { type DeployedRule, deployedRules, functionOf, type StackTemplate, stateMachineOf } from './template';
 
 /**
@@ -55,6 +60,8 @@ export interface SynthOptions {
   account: string;
   /** Changes the synthesized templates before they are read (tests break a pattern on purpose). */
   alterTemplates?: (stacks: StackTemplate[]) => void;
+  /** The planter's secret naming seed; default a fresh one, as at a first deploy. */
+  namingSeed?: string;
 }
 
 /** Synthesizes the app (no bundling, no nag) and reads what it would deploy. */
@@ -101,10 +108,18 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
       : undefined;
 
     const config = built.config;
-    const plan = planDecoys(config, { account: options.account, region: config.homeRegion });
+    // As the planter does in an empty account: names drawn with a fresh secret seed,
+    // known to the drill only as the registry would hold them (the template has none).
+    const shape = shapeOf(config);
+    const names = chooseNames(
+      shape,
+      emptyInventory(options.account, config.homeRegion),
+      seededRandom(options.namingSeed ?? newNamingSeed()),
+    );
+    const plan = planFromNames(shape, names, { account: options.account, region: config.homeRegion });
     const plantedKeyId = madeUpKeyId('AKIA', `${options.account}:planted-key`);
     // The registry holds the planted key's id once planted; the touch function reads it from there.
-    const decoys: KnownDecoy[] = plan.decoys.map((decoy) =>
+    const decoys: KnownDecoy[] = plan.resources.map((decoy) =>
       decoy.kind === 'iam-access-key' ? { ...decoy, accessKeyId: plantedKeyId } : { ...decoy },
     );
     const env = touch.environment;
@@ -123,7 +138,11 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
       config,
       stacks,
       rules: deployedRules(stacks),
-      trails: deployedTrails(stacks),
+      trails: withPlantTimeSelectors(
+        deployedTrails(stacks),
+        fleet ? functionOf(main, logicalId(fleet.plantFunction.function)) : undefined,
+        plan.resources,
+      ),
       touch,
       ...(response ? { response } : {}),
       world,
@@ -138,4 +157,32 @@ function required(environment: Record<string, string>, name: string): string {
   const value = environment[name];
   if (!value) throw new DeploymentError(`the touch function's environment has no ${name}`);
   return value;
+}
+
+/**
+ * What the planter does to the stack's trail at plant time (TRAIL_ARN in its
+ * environment): the planted bucket's object events added to the selectors, which
+ * the template cannot name. The drill plays the trail as it is after planting.
+ */
+function withPlantTimeSelectors(
+  trails: DeployedTrail[],
+  planter: DeployedFunction | undefined,
+  decoys: readonly { kind: string; name: string }[],
+): DeployedTrail[] {
+  const trailArn = planter?.environment.TRAIL_ARN;
+  const bucket = decoys.find((d) => d.kind === 's3-bucket')?.name;
+  if (!trailArn || !bucket) return trails;
+  const trailName = trailArn.split(':trail/')[1];
+  const trailBucket = (planter.environment.TRAIL_BUCKET ?? '').toLowerCase();
+  const selectors = objectEventSelectors({
+    trailBucket: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(trailBucket) ? trailBucket : 'log-bucket',
+    planted: [bucket],
+    cover: [],
+    partition: trailArn.split(':')[1] ?? 'aws',
+  });
+  return trails.map((trail) =>
+    trail.name === trailName || trailArn.endsWith(`/${trail.name}`)
+      ? { ...trail, advanced: selectors as AdvancedSelector[] }
+      : trail,
+  );
 }

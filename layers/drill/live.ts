@@ -26,7 +26,7 @@ import { DeleteParameterCommand, GetParameterCommand, SSMClient } from '@aws-sdk
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { auditTrailName } from '../config/names';
 import type { FindingKind, HoneytrailConfig, Severity } from '../config/schema';
-import { type Decoy, planDecoys } from '../decoys/catalogue';
+import type { Decoy } from '../decoys/catalogue';
 import { decodeSpec } from '../decoys/spec';
 import { FINDING_SCHEMA_VERSION, type Finding } from '../findings/finding';
 import { decide, decodePolicy, type ResponsePolicy } from '../response/policy';
@@ -69,6 +69,12 @@ export interface LiveOptions {
   keyReadyMs?: number;
   log?: (message: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The planted decoys (a registry export, `{"decoys":[...]}`). Required with a stack
+   * whose template carries no plan: names are chosen at plant time and known only
+   * to the registry, which the drill's credentials cannot read.
+   */
+  decoys?: Decoy[];
 }
 
 export interface LiveTouch {
@@ -215,7 +221,7 @@ export async function preflight(
         ? trail
         : `arn:aws:cloudtrail:${region}:${account}:trail/${trail ?? auditTrailName(config)}`;
 
-  // What was planted: the planter's custom resource carries the plan; else the catalogue's.
+  // What was planted: the given list; else the plan a stack of an older version carries.
   const planProperty = Object.entries(template.Resources ?? {})
     .map(([id, resource]) =>
       resource.Properties?.Plan !== undefined ? resolver.resolve(resource.Properties.Plan, id) : undefined,
@@ -223,10 +229,12 @@ export async function preflight(
     .find((plan) => plan !== undefined);
   let decoys: Decoy[];
   try {
-    decoys =
-      planProperty !== undefined
-        ? decodeSpec(planProperty).plan.decoys
-        : planDecoys(config, { account, region: config.homeRegion }).decoys;
+    if (options.decoys) decoys = options.decoys;
+    else if (planProperty !== undefined) decoys = decodeSpec(planProperty).plan.resources;
+    else
+      throw new Error(
+        'the decoy names are chosen when they are planted and kept only in the registry: pass the planted decoys (--decoys FILE, a registry export)',
+      );
   } catch (error) {
     throw new LiveDrillRefused(`cannot read what the stack planted: ${(error as Error).message}`);
   }
@@ -276,7 +284,7 @@ export function expectedFindings(
     account,
     eventNames: [call],
     eventIds: [],
-    decoy,
+    resource: decoy,
     firstSeen: new Date(0).toISOString(),
     lastSeen: new Date(0).toISOString(),
     count: 1,
@@ -285,8 +293,8 @@ export function expectedFindings(
   });
   const findings: Finding[] = [];
   const { parameter, object } = touchedDecoys(decoys);
-  if (parameter) findings.push(base('decoy-touch', 'high', parameter, 'GetParameter'));
-  if (object) findings.push(base('decoy-touch', 'high', object, 'GetObject'));
+  if (parameter) findings.push(base('resource-access', 'high', parameter, 'GetParameter'));
+  if (object) findings.push(base('resource-access', 'high', object, 'GetObject'));
   findings.push(
     base('tamper', 'critical', { kind: 'trail', name: trailNameOf(trailArn), arn: trailArn }, 'StopLogging'),
   );
@@ -461,14 +469,14 @@ async function touchDecoys(
   if (parameter) {
     const ssm = new SSMClient({ region, credentials });
     await attempt(
-      { name: 'parameter', call: 'ssm:GetParameter', kind: 'decoy-touch', decoy: parameter.name },
+      { name: 'parameter', call: 'ssm:GetParameter', kind: 'resource-access', decoy: parameter.name },
       () => ssm.send(new GetParameterCommand({ Name: parameter.name, WithDecryption: true })),
     );
   }
   if (object?.bucket) {
     const s3 = new S3Client({ region, credentials });
     await attempt(
-      { name: 'object', call: 's3:GetObject', kind: 'decoy-touch', decoy: object.name },
+      { name: 'object', call: 's3:GetObject', kind: 'resource-access', decoy: object.name },
       async () => {
         const got = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.name }));
         await got.Body?.transformToString();
@@ -536,7 +544,8 @@ async function waitForFindings(
     for (const touch of touches) {
       const match = [...seen.values()].find(
         (s) =>
-          s.finding.kind === touch.kind && (touch.kind === 'tamper' || s.finding.decoy?.name === touch.decoy),
+          s.finding.kind === touch.kind &&
+          (touch.kind === 'tamper' || s.finding.resource?.name === touch.decoy),
       );
       if (!match) continue;
       if (!touch.findingId)

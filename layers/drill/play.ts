@@ -288,6 +288,13 @@ export function placeholderValues(world: DrillWorld): Map<string, string> {
       values.set(`parameter:${i}`, parameter.name);
       values.set(`parameterArn:${i}`, parameter.arn);
     });
+  // Secrets: the name, and the plan's ARN (a full ARN adds `-` and six characters: write `{{secretArn:0}}-AbCdEf`).
+  world.decoys
+    .filter((d) => d.kind === 'secretsmanager-secret')
+    .forEach((secret, i) => {
+      values.set(`secret:${i}`, secret.name);
+      values.set(`secretArn:${i}`, secret.arn);
+    });
   const user = first('iam-user');
   if (user) {
     values.set('user', user.name);

@@ -46,7 +46,7 @@ export function renderReport(result: DrillResult): string {
   const cards = [
     [
       'Findings',
-      `${f['decoy-touch']} decoy-touch · ${f.tamper} tamper · ${f.anomaly} anomaly · ${f['unlogged-use']} unlogged-use`,
+      `${f['resource-access']} resource-access · ${f.tamper} tamper · ${f.anomaly} anomaly · ${f['unlogged-use']} unlogged-use`,
     ],
     [
       'Decoy touches missed',

@@ -113,7 +113,7 @@ type FieldSelector = {
   EndsWith?: string[];
   NotEndsWith?: string[];
 };
-type AdvancedSelector = { Name?: string; FieldSelectors: FieldSelector[] };
+export type AdvancedSelector = { Name?: string; FieldSelectors: FieldSelector[] };
 type BasicSelector = {
   IncludeManagementEvents?: boolean;
   ReadWriteType?: 'All' | 'ReadOnly' | 'WriteOnly';

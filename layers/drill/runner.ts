@@ -200,7 +200,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     reader,
     evidence: new MemoryEvidence(),
     services,
-    plantedUsers: world.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
+    reservedUsers: world.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
   };
   const refusals = new MemoryRefusalLog();
   const alerts = new MemoryNotifier();

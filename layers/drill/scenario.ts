@@ -65,6 +65,7 @@ Placeholders in any string of \`request\`, \`record\`, \`identity\` and \`benign
 filled in from the plan of the drilled deployment: \`{{account}}\`, \`{{region}}\`,
 \`{{bucket}}\`, \`{{bucketArn}}\`, \`{{object:KIND}}\` and \`{{objectArn:KIND}}\` (KIND: env-file,
 database-dump, terraform-state), \`{{parameter:N}}\` and \`{{parameterArn:N}}\` (N from 0),
+\`{{secret:N}}\` and \`{{secretArn:N}}\` (Secrets Manager; the ARN without the six-character suffix),
 \`{{user}}\`, \`{{userArn}}\`, \`{{accessKeyId}}\` (the planted key), \`{{keyAlias}}\`,
 \`{{keyArn}}\`, \`{{trail}}\`, \`{{trailArn}}\`, \`{{bus}}\`.
 

@@ -135,7 +135,7 @@ export function renderKpis(result: DrillResult): string[] {
   const f = kpis.findings;
   return [
     'KPIs:',
-    `  findings              decoy-touch ${f['decoy-touch']}, tamper ${f.tamper}, anomaly ${f.anomaly}, unlogged-use ${f['unlogged-use']}`,
+    `  findings              resource-access ${f['resource-access']}, tamper ${f.tamper}, anomaly ${f.anomaly}, unlogged-use ${f['unlogged-use']}`,
     `  decoy touches         ${kpis.touchesExpected} expected, ${kpis.touchesDetected} found, ${kpis.missedTouches} missed (must be 0)`,
     `  benign acted on       ${kpis.benignActedOn} of ${result.benignPrincipals.length} benign principals (must be 0)`,
     `  attackers contained   ${kpis.attackersContained} of ${result.attackPrincipals.length} (planned in dry-run)`,

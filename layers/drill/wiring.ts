@@ -33,7 +33,7 @@ export function wireTouchFunction(
   return touchHandler({
     ...touchSettingsFromEnvironment(readEnvironment(TOUCH_SETTINGS_ENVIRONMENT, fn.environment)),
     // The registry: the plan, with the planted key's id.
-    loadDecoys: async () => deps.decoys,
+    loadResources: async () => deps.decoys,
     store: deps.store,
     sink: deps.sink,
     now: deps.now,
@@ -50,7 +50,7 @@ export interface ResponsePorts {
   /** Direct AWS calls and the functions that would change something: recorded, never made. */
   services: RecordingServices;
   /** The planted IAM users, as the registry would list them. */
-  plantedUsers: readonly string[];
+  reservedUsers: readonly string[];
 }
 
 const evidenceInputSchema = z.object({ decision: decisionSchema, execution: executionRefSchema });
@@ -78,7 +78,7 @@ export function wireResponse(
           policy,
           now,
           evidenceLocation: `s3://${ledgerEnv.RECORDS_BUCKET}`,
-          plantedUsers: async () => ports.plantedUsers,
+          reservedUsers: async () => ports.reservedUsers,
         })
       ).result,
   );

@@ -32,7 +32,7 @@ export const SENSITIVE_CALLS: readonly SensitiveCallRule[] = [
     service: 'iam',
     names: ['CreateAccessKey', 'CreateLoginProfile', 'UpdateLoginProfile', 'UploadSSHPublicKey'],
     category: 'credential-creation',
-    why: 'new long-lived credentials are how an intruder keeps access after the stolen one is rotated',
+    why: 'new long-lived credentials are how access outlasts the rotation of a stolen key',
   },
   {
     service: 'sts',
@@ -44,7 +44,7 @@ export const SENSITIVE_CALLS: readonly SensitiveCallRule[] = [
     service: 'ec2',
     names: ['CreateKeyPair', 'ImportKeyPair'],
     category: 'credential-creation',
-    why: 'an SSH key pair of their own opens instances to the intruder',
+    why: 'an SSH key pair of their own opens instances to whoever made it',
   },
   {
     service: 'ec2-instance-connect',
@@ -98,7 +98,7 @@ export const SENSITIVE_CALLS: readonly SensitiveCallRule[] = [
       'SimulatePrincipalPolicy',
     ],
     category: 'iam-enumeration',
-    why: 'mapping users, roles and policies is how an intruder finds the way to more privilege',
+    why: 'mapping users, roles and policies is how the way to more privilege is found',
   },
   {
     service: 'iam',
@@ -116,7 +116,7 @@ export const SENSITIVE_CALLS: readonly SensitiveCallRule[] = [
       'PassRole',
     ],
     category: 'iam-change',
-    why: 'new users, roles and policies are how an intruder escalates and persists',
+    why: 'new users, roles and policies are how access is escalated and kept',
   },
   {
     service: 'cloudtrail',

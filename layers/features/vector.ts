@@ -55,7 +55,7 @@ export const FEATURE_DOCS: readonly FeatureDoc[] = [
   {
     name: 'distinctApis',
     definition: 'Number of different APIs (service + event name) called.',
-    why: 'A workload calls the same handful of APIs over and over; an intruder mapping the account calls many different ones once each.',
+    why: 'A workload calls the same handful of APIs over and over; someone mapping the account calls many different ones once each.',
   },
   {
     name: 'distinctServices',
@@ -110,7 +110,7 @@ export const FEATURE_DOCS: readonly FeatureDoc[] = [
   {
     name: 'newRegions',
     definition: 'Number of regions called that this principal (or its user or role) never called before.',
-    why: 'Intruders run their tools against the default region (us-east-1) or one where nobody would look; the owner works where the workloads are.',
+    why: 'Stolen keys are tried against the default region (us-east-1) or one where nobody would look; the owner works where the workloads are.',
   },
   {
     name: 'hourRarity',

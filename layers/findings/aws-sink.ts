@@ -153,7 +153,7 @@ function awsFindingSink(env: FindingSinkEnvironment): AwsFindingSink {
 }
 
 const ASFF_TYPES: Record<Finding['kind'], string> = {
-  'decoy-touch': 'TTPs/Credential Access',
+  'resource-access': 'TTPs/Credential Access',
   tamper: 'TTPs/Defense Evasion',
   anomaly: 'Unusual Behaviors/User',
   'unlogged-use': 'TTPs/Credential Access',
@@ -180,7 +180,7 @@ export function toAsff(
   target: { accountId: string; region: string; partition?: string },
 ): AwsSecurityFinding {
   const partition = target.partition ?? 'aws';
-  const resourceId = finding.decoy?.arn ?? finding.decoy?.name ?? finding.actor.arn;
+  const resourceId = finding.resource?.arn ?? finding.resource?.name ?? finding.actor.arn;
   const details = [
     finding.title,
     `Actor: ${finding.actor.arn} (${finding.actor.type})`,
@@ -206,7 +206,7 @@ export function toAsff(
     Description: details.join('\n').slice(0, 1024),
     Resources: [
       {
-        Type: (finding.decoy && ASFF_RESOURCE_TYPES[finding.decoy.kind]) ?? 'Other',
+        Type: (finding.resource && ASFF_RESOURCE_TYPES[finding.resource.kind]) ?? 'Other',
         Id: resourceId,
         Region: finding.region === 'unknown' ? target.region : finding.region,
       },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { findingKinds, severities } from '../config/schema';
+import * as z from 'zod';
+import { findingKinds, severities } from '../config/vocabulary';
 
 /**
  * The one shape of every finding (design.md, Findings). Versioned: a consumer
@@ -73,7 +73,7 @@ export const findingSchema = z.object({
   eventIds: z.array(z.string()).default([]),
   /** Did any of the calls succeed? (A decoy key's calls never should.) */
   outcome: z.enum(['allowed', 'denied', 'mixed']).optional(),
-  decoy: decoyRefSchema.optional(),
+  resource: decoyRefSchema.optional(),
   score: scoreDetailsSchema.optional(),
   firstSeen: z.string(),
   lastSeen: z.string(),
@@ -84,9 +84,13 @@ export const findingSchema = z.object({
 
 export type Finding = z.infer<typeof findingSchema>;
 
-/** EventBridge detail-types of findings on the central bus. */
+/**
+ * EventBridge detail-types of findings on the central bus. Deployed words: rules,
+ * the bus policy and the events themselves are readable with ReadOnlyAccess, so
+ * they name what happened in the platform's terms, never the kind's source name.
+ */
 export const FINDING_DETAIL_TYPES = {
-  'decoy-touch': 'Decoy Touched',
+  'resource-access': 'Resource Access',
   tamper: 'Trail Tampered',
   anomaly: 'Anomalous Activity',
   'unlogged-use': 'Unlogged Key Use',

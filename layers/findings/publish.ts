@@ -34,7 +34,7 @@ export function findingMessage(finding: Finding): { subject: string; body: strin
     finding.userAgent ? `User agent:  ${finding.userAgent}` : undefined,
     `Region:      ${finding.region}`,
     `Calls:       ${finding.eventNames.join(', ')}`,
-    finding.decoy ? `Resource:    ${finding.decoy.name}` : undefined,
+    finding.resource ? `Resource:    ${finding.resource.name}` : undefined,
     finding.score
       ? `Score:       ${finding.score.score.toFixed(3)} (threshold ${finding.score.threshold})`
       : undefined,

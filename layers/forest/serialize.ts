@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   computeLeafPathLengths,
   type ForestModel,
@@ -19,7 +19,7 @@ import {
  * All little-endian. The right-child links are implied by the pre-order and
  * rebuilt on reading, which is also where the structure is checked.
  */
-export const MODEL_FORMAT = 'honeytrail-forest';
+export const MODEL_FORMAT = 'isolation-forest';
 export const MODEL_VERSION = 1;
 
 const base64Schema = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'expected base64 text' });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { outcomes, responsePaths } from './policy';
 import { executionName, safeName } from './state';
 

@@ -1,4 +1,4 @@
-import type { FindingKind } from '../config/schema';
+import type { FindingKind } from '../config/vocabulary';
 
 /**
  * The response's KPIs as CloudWatch metrics. The pure code returns them; the
@@ -41,7 +41,7 @@ export function falsePositive(reason: (typeof FALSE_POSITIVE_REASONS)[number]): 
 
 /** Neutral labels for finding kinds: metric dimensions and the policy in the environment. */
 export const KIND_LABELS: Record<FindingKind, string> = {
-  'decoy-touch': 'resource-access',
+  'resource-access': 'resource-access',
   anomaly: 'anomaly',
   tamper: 'logging-change',
   'unlogged-use': 'unlogged-use',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord, type AuditStore } from './audit';
 import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import {
@@ -8,6 +8,7 @@ import {
   type Message,
   manualActionMessage,
   noActionMessage,
+  OPERATOR_CLI,
   refreshedMessage,
   rolledBackMessage,
 } from './messages';
@@ -76,7 +77,7 @@ export interface LedgerDeps {
   /** For messages: where evidence objects are (s3://bucket). */
   evidenceLocation: string;
   /** The planted IAM users (the registry): their use is answered by replacing them. */
-  plantedUsers?: () => Promise<readonly string[]>;
+  reservedUsers?: () => Promise<readonly string[]>;
 }
 
 export interface LedgerResult {
@@ -99,7 +100,7 @@ export function describeStep(step: string, plan: StepPlan | undefined, execution
   const user = plan?.userName ?? '?';
   const key = plan?.accessKeyId ?? '?';
   const principal = plan?.targetKind === 'role' ? `role ${plan.roleName}` : `user ${user}`;
-  const revert = `npx honeytrail revert ${executionArn}`;
+  const revert = `${OPERATOR_CLI} revert ${executionArn}`;
   switch (step) {
     case 'deactivate-key':
       return {
@@ -133,8 +134,8 @@ export function describeStep(step: string, plan: StepPlan | undefined, execution
       };
     case 'refresh-credentials':
       return {
-        intent: 'replace the planted resources, including the used key',
-        change: 'planted resources replaced',
+        intent: 'reissue the used key and the resources issued with it',
+        change: 'key and resources reissued',
       };
     case 'reactivate-key':
       return {
@@ -239,7 +240,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
   switch (input.op) {
     case 'decide': {
       if (!state.finding) throw new LedgerError('op decide needs the finding in the state');
-      const made = decide(state.finding, deps.policy, (await deps.plantedUsers?.()) ?? []);
+      const made = decide(state.finding, deps.policy, (await deps.reservedUsers?.()) ?? []);
       await record('decision', {
         outcome: made.outcome,
         path: made.path,

@@ -1,6 +1,13 @@
 import type { StepPlan } from './plan';
 import type { Decision } from './policy';
 
+/**
+ * The operator command the messages quote, in one place because it is the one
+ * product name left in the deployed code (ReadOnlyAccess downloads the package).
+ * So they quote the CLI's neutral second `bin` name (package.json), not `honeytrail`.
+ */
+export const OPERATOR_CLI = 'npx platform-ops';
+
 /** Notifications about a response (SNS: mail shows the subject and the body). Pure text. */
 export interface Message {
   subject: string;
@@ -39,7 +46,7 @@ function header(decision: Decision, executionArn: string): string[] {
 /** Who the response is about, in a subject line. */
 const whom = (decision: Decision) => decision.target?.name ?? decision.principal;
 
-const auditHint = (decision: Decision) => `Audit:      npx honeytrail audit --finding ${decision.findingId}`;
+const auditHint = (decision: Decision) => `Audit:      ${OPERATOR_CLI} audit --finding ${decision.findingId}`;
 
 export function approvalMessage(args: {
   decision: Decision;
@@ -61,8 +68,8 @@ export function approvalMessage(args: {
       'Planned actions:',
       ...actionLines(decision, plan),
       '',
-      `Approve:    npx honeytrail approve '${token}' [--reason "..."]`,
-      `Deny:       npx honeytrail deny '${token}' [--false-positive] [--reason "..."]`,
+      `Approve:    ${OPERATOR_CLI} approve '${token}' [--reason "..."]`,
+      `Deny:       ${OPERATOR_CLI} deny '${token}' [--false-positive] [--reason "..."]`,
       '',
       `Without an answer within ${args.timeoutMinutes} minutes nothing is done.`,
       'The same with the AWS CLI:',
@@ -130,7 +137,7 @@ export function containedMessage(args: {
       `  The old key ${plan?.accessKeyId ?? ''} is inactive; it is deleted after a grace period of ${Math.round(decision.graceSeconds / 60)} minutes (a revert reactivates it until then).`,
     );
   }
-  lines.push('', `Undo:       npx honeytrail revert ${args.executionArn}`, auditHint(decision));
+  lines.push('', `Undo:       ${OPERATOR_CLI} revert ${args.executionArn}`, auditHint(decision));
   return {
     subject: subject(`${args.problems.length ? 'Contained with problems' : 'Contained'}: ${whom(decision)}`),
     body: lines.join('\n'),
@@ -142,7 +149,7 @@ export function refreshedMessage(decision: Decision, executionArn: string): Mess
   return {
     subject: subject('Credentials replaced after use of a retired key'),
     body: [
-      'A key that no one should hold was used. It has been replaced; nothing real was changed.',
+      'A retired key was used. It has been replaced and the use recorded.',
       '',
       ...header(decision, executionArn),
       '',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Decision, QUARANTINE_POLICY_NAME, REVOKE_POLICY_NAME, responsePaths } from './policy';
 
 /**

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { findingKinds, type HoneytrailConfig, type Severity, severities } from '../config/schema';
+import * as z from 'zod';
+import type { HoneytrailConfig } from '../config/schema';
+import { findingKinds, type Severity, severities } from '../config/vocabulary';
 import type { Finding } from '../findings/finding';
 import { KIND_LABELS } from './kpi';
 import { isCoveredBy, type Principal, principalOf } from './principal';
@@ -166,7 +167,7 @@ export function isPlantedKeyUse(
 ): boolean {
   if (principal.kind !== 'user') return false;
   if (plantedUsers.some((user) => user === principal.userName || user === principal.arn)) return true;
-  const decoy = finding.decoy;
+  const decoy = finding.resource;
   if (!decoy) return false;
   if (decoy.kind !== 'iam-user' && decoy.kind !== 'iam-access-key') return false;
   const plantedUser = decoy.name.replace(/\/access-key$/, '');
@@ -225,7 +226,7 @@ function plannedActions(path: ResponsePath, target: Target | null, policy: Respo
       return [
         {
           step: 'refresh-credentials',
-          description: 'replace the planted resources, including the used access key',
+          description: 'reissue the used access key and the resources issued with it',
           undo: 'none needed: the replaced key was never a real credential',
         },
       ];
@@ -323,7 +324,7 @@ export function decide(
     return { ...planned, outcome: 'dry-run', reason: 'dry run: every action is planned and none executed' };
   // Replacing the planted key changes nothing real, so it never waits for a person.
   if (path === 'refresh')
-    return { ...planned, outcome: 'act', reason: 'the planted key was used: replace it and alert' };
+    return { ...planned, outcome: 'act', reason: 'a reserved key was used: reissue it and alert' };
   if (rule.action === 'approve')
     return { ...planned, outcome: 'approve', reason: `rule ${rule.index} requires approval` };
   return { ...planned, outcome: 'act', reason: `rule ${rule.index} acts automatically` };

@@ -1,5 +1,5 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FINDING_DETAIL_TYPES, FINDING_EVENT_SOURCE, type Finding, findingSchema } from '../findings/finding';
 import { type FindingRecords, findingDigest } from '../findings/records';
 import { issueLines } from '../runtime/issues';

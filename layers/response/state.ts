@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findingSchema } from '../findings/finding';
 import { stepPlanSchema } from './plan';
 import { decisionSchema } from './policy';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnreadableLogFileError } from '../cloudtrail/reader';
 import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE } from './labels';

@@ -1,4 +1,4 @@
-import type { Severity } from '../config/schema';
+import type { Severity } from '../config/vocabulary';
 import { mostFrequent } from '../features';
 import { type Finding, findingId, findingSchema } from '../findings/finding';
 import type { ActivityModel } from './model';

@@ -6,12 +6,12 @@ describe('honeytrail plan', () => {
   it('--json prints the decoy list format, every kind, no tell', async () => {
     const { code, out } = await run('plan', '--json', '--account', '123456789012', '--region', 'eu-west-1');
     expect(code).toBe(0);
-    const plan = JSON.parse(out) as { decoys: { kind: string; name: string; arn: string }[] };
-    const kinds = new Set(plan.decoys.map((d) => d.kind));
+    const plan = JSON.parse(out) as { resources: { kind: string; name: string; arn: string }[] };
+    const kinds = new Set(plan.resources.map((d) => d.kind));
     for (const kind of ['ssm-parameter', 's3-object', 'iam-user']) expect(kinds).toContain(kind);
-    for (const d of plan.decoys)
+    for (const d of plan.resources)
       expect(d.arn).toContain(d.kind === 's3-object' || d.kind === 's3-bucket' ? ':s3:::' : '123456789012');
-    expect(findTells(plan.decoys.map(({ kind: _kind, ...rest }) => rest))).toEqual([]);
+    expect(findTells(plan.resources.map(({ kind: _kind, ...rest }) => rest))).toEqual([]);
   });
 
   it('prints a readable plan with the breadcrumbs', async () => {
@@ -19,6 +19,16 @@ describe('honeytrail plan', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/ssm-parameter/);
     expect(out).toMatch(/leads to:/);
+  });
+
+  it('labels its names as an example (deployed names come from a secret seed), and takes --seed', async () => {
+    const one = await run('plan', '--json', '--account', '111122223333', '--seed', 'one');
+    const two = await run('plan', '--json', '--account', '111122223333', '--seed', 'two');
+    const parsed = JSON.parse(one.out) as { example: string; resources: { name: string }[] };
+    expect(parsed.example).toMatch(/secret seed/);
+    expect(one.out).not.toEqual(two.out);
+    const text = await run('plan');
+    expect(text.out).toMatch(/Example decoys[\s\S]*Deployed names differ/);
   });
 
   it('rejects a malformed account id with a clear message', async () => {

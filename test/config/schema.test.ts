@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allRegions, ConfigError, parseConfig } from '../../layers/config/schema';
+import { allRegions, ConfigError, formerFindingKinds, parseConfig } from '../../layers/config/schema';
+import { findingKinds } from '../../layers/config/vocabulary';
 
 describe('config', () => {
   it('an empty config is complete and valid', () => {
@@ -20,6 +21,14 @@ describe('config', () => {
     );
     expect(() => parseConfig({ refreshSchedule: 'daily' })).toThrow(/refreshSchedule: expected rate/);
     expect(() => parseConfig({ alertEmail: 'nobody' })).toThrow(/alertEmail: expected an email/);
+  });
+
+  it('reads a response rule kind by its current name or a former one, and names an unknown one', () => {
+    const rule = (kind: string) => ({ response: { rules: [{ kind, action: 'notify' }] } });
+    for (const kind of findingKinds) expect(parseConfig(rule(kind)).response.rules[0]!.kind).toBe(kind);
+    for (const [former, current] of Object.entries(formerFindingKinds))
+      expect(parseConfig(rule(former)).response.rules[0]!.kind).toBe(current);
+    expect(() => parseConfig(rule('no-such-kind'))).toThrow(/response\.rules\.0\.kind: .*no-such-kind/);
   });
 
   it('rejects unknown keys so a typo does not pass silently', () => {

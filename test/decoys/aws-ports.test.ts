@@ -16,9 +16,19 @@ import {
   IAMServiceException,
   LimitExceededException,
   ListAccessKeysCommand,
+  ListUsersCommand,
   NoSuchEntityException,
   PutUserPolicyCommand,
+  TagUserCommand,
 } from '@aws-sdk/client-iam';
+import {
+  AlreadyExistsException,
+  CreateAliasCommand,
+  DeleteAliasCommand,
+  KMSClient,
+  NotFoundException as KmsNotFound,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
 import {
   BucketAlreadyExists,
   BucketAlreadyOwnedByYou,
@@ -26,6 +36,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   ListObjectVersionsCommand,
   NoSuchBucket,
   NotFound,
@@ -40,9 +51,11 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  AddTagsToResourceCommand,
   DeleteParameterCommand,
-  GetParameterCommand,
+  DescribeParametersCommand,
   ParameterAlreadyExists,
   ParameterNotFound,
   PutParameterCommand,
@@ -53,7 +66,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AwsCallError, SDK_RETRY } from '../../layers/decoys/aws-errors';
-import { AwsIam, AwsS3, AwsSsm, AwsTrail, awsPorts } from '../../layers/decoys/aws-ports';
+import {
+  AwsIam,
+  AwsInventory,
+  AwsKms,
+  AwsS3,
+  AwsSsm,
+  AwsTrail,
+  awsPorts,
+} from '../../layers/decoys/aws-ports';
 
 /** What an error carries after the SDK gave up retrying (SDK_RETRY: 8 attempts). */
 const after8 = (httpStatusCode: number) => ({ httpStatusCode, attempts: 8 });
@@ -76,8 +97,12 @@ const ssmMock = mockClient(SSMClient);
 const s3Mock = mockClient(S3Client);
 const iamMock = mockClient(IAMClient);
 const trailMock = mockClient(CloudTrailClient);
+const kmsMock = mockClient(KMSClient);
+const secretsMock = mockClient(SecretsManagerClient);
 
 beforeEach(() => {
+  kmsMock.reset();
+  secretsMock.reset();
   ssmMock.reset();
   s3Mock.reset();
   iamMock.reset();
@@ -122,23 +147,33 @@ describe('SSM port', () => {
   });
 
   it('overwrites without tags (SSM refuses both together)', async () => {
-    ssmMock.on(PutParameterCommand).resolves({ Version: 2 });
-    await ssm.overwriteSecureString(input);
+    ssmMock.on(PutParameterCommand).resolves({ Version: 2, Tier: 'Standard' });
+    // The new version: the bait state file quotes it.
+    expect(await ssm.overwriteSecureString(input)).toBe(2);
     const sent = ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input;
     expect(sent).toMatchObject({ Overwrite: true, Type: 'SecureString', KeyId: input.keyId });
     expect(sent.Tags).toBeUndefined();
   });
 
-  it('checks a name without decrypting it', async () => {
+  it('re-tags an existing parameter by name', async () => {
+    ssmMock.on(AddTagsToResourceCommand).resolves({});
+    await ssm.addTags(input.name, [{ key: 'managed-by', value: 'secret-rotation' }]);
+    expect(ssmMock.commandCalls(AddTagsToResourceCommand)[0]!.args[0].input).toEqual({
+      ResourceType: 'Parameter',
+      ResourceId: input.name,
+      Tags: [{ Key: 'managed-by', Value: 'secret-rotation' }],
+    });
+  });
+
+  it('checks a name by its metadata, never reading the parameter', async () => {
     ssmMock
-      .on(GetParameterCommand)
-      .rejectsOnce(new ParameterNotFound({ message: 'not found', $metadata: after8(400) }))
-      .resolvesOnce({ Parameter: { Name: input.name } });
+      .on(DescribeParametersCommand)
+      .resolvesOnce({ Parameters: [] })
+      .resolvesOnce({ Parameters: [{ Name: input.name }] });
     expect(await ssm.parameterExists(input.name)).toBe(false);
     expect(await ssm.parameterExists(input.name)).toBe(true);
-    expect(ssmMock.commandCalls(GetParameterCommand)[0]!.args[0].input).toEqual({
-      Name: input.name,
-      WithDecryption: false,
+    expect(ssmMock.commandCalls(DescribeParametersCommand)[0]!.args[0].input).toEqual({
+      ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [input.name] }],
     });
   });
 
@@ -354,6 +389,15 @@ describe('IAM port', () => {
     expect(await iam.createUser({ userName: 'ledger-etl', tags: [] })).toEqual({ result: 'exists' });
   });
 
+  it('re-tags a user', async () => {
+    iamMock.on(TagUserCommand).resolves({});
+    await iam.tagUser('u', [{ key: 'managed-by', value: 'secret-rotation' }]);
+    expect(iamMock.commandCalls(TagUserCommand)[0]!.args[0].input).toEqual({
+      UserName: 'u',
+      Tags: [{ Key: 'managed-by', Value: 'secret-rotation' }],
+    });
+  });
+
   it('puts the policy, creates and lists keys', async () => {
     iamMock.on(PutUserPolicyCommand).resolves({});
     iamMock.on(CreateAccessKeyCommand).resolves({
@@ -362,10 +406,10 @@ describe('IAM port', () => {
     iamMock
       .on(ListAccessKeysCommand)
       .resolves({ AccessKeyMetadata: [{ AccessKeyId: 'AKIA1', Status: 'Active' }] });
-    await iam.putUserPolicy('u', 'require-mfa', '{}');
+    await iam.putUserPolicy('u', 'ledger-backup-read', '{}');
     expect(iamMock.commandCalls(PutUserPolicyCommand)[0]!.args[0].input).toEqual({
       UserName: 'u',
-      PolicyName: 'require-mfa',
+      PolicyName: 'ledger-backup-read',
       PolicyDocument: '{}',
     });
     expect(await iam.createAccessKey('u')).toEqual({ accessKeyId: 'AKIA1', secretAccessKey: 's' });
@@ -518,5 +562,70 @@ describe('retries', () => {
     expect(keys).toEqual([{ accessKeyId: 'AKIA1', status: 'Active' }]);
     expect(attempts).toBe(3);
     iamMock.reset();
+  });
+});
+
+describe('inventory port', () => {
+  const inventory = new AwsInventory({
+    ssm: new SSMClient({ region: 'eu-west-1' }),
+    s3: new S3Client({ region: 'eu-west-1' }),
+    iam: new IAMClient({ region: 'eu-west-1' }),
+    secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+    kms: new KMSClient({ region: 'eu-west-1' }),
+  });
+
+  it('reads parameter names page by page, up to the cap', async () => {
+    ssmMock
+      .on(DescribeParametersCommand)
+      .resolvesOnce({ Parameters: [{ Name: '/a' }, { Name: '/b' }], NextToken: 't' })
+      .resolvesOnce({ Parameters: [{ Name: '/c' }] });
+    expect(await inventory.listParameterNames(10)).toEqual(['/a', '/b', '/c']);
+    expect(ssmMock.commandCalls(DescribeParametersCommand)[1]!.args[0].input.NextToken).toBe('t');
+    ssmMock
+      .on(DescribeParametersCommand)
+      .resolves({ Parameters: [{ Name: '/a' }, { Name: '/b' }], NextToken: 't' });
+    expect(await inventory.listParameterNames(3)).toHaveLength(3);
+  });
+
+  it('reads bucket, user, secret and alias names', async () => {
+    s3Mock.on(ListBucketsCommand).resolves({ Buckets: [{ Name: 'acme-prod-exports' }] });
+    iamMock.on(ListUsersCommand).resolves({
+      Users: [{ UserName: 'svc-a', Path: '/', UserId: 'AIDA1', Arn: 'a', CreateDate: new Date() }],
+    });
+    secretsMock.on(ListSecretsCommand).resolves({ SecretList: [{ Name: 'prod/db' }] });
+    kmsMock.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/aws/ssm' }] });
+    expect(await inventory.listBucketNames()).toEqual(['acme-prod-exports']);
+    expect(await inventory.listUserNames(10)).toEqual(['svc-a']);
+    expect(await inventory.listSecretNames(10)).toEqual(['prod/db']);
+    expect(await inventory.listAliasNames(10)).toEqual(['alias/aws/ssm']);
+  });
+
+  it('a denied listing names the call', async () => {
+    ssmMock
+      .on(DescribeParametersCommand)
+      .rejects(
+        new SsmAccessDenied({ Message: 'not authorized', message: 'not authorized', $metadata: after8(400) }),
+      );
+    await expect(inventory.listParameterNames(10)).rejects.toThrow(/ssm:DescribeParameters/);
+  });
+});
+
+describe('KMS port', () => {
+  const kms = new AwsKms(new KMSClient({ region: 'eu-west-1' }));
+
+  it('creates an alias, reports one taken, finds its target and deletes it (missing is success)', async () => {
+    kmsMock
+      .on(CreateAliasCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new AlreadyExistsException({ message: 'exists', $metadata: after8(400) }));
+    expect(await kms.createAlias('alias/x', 'arn:aws:kms:eu-west-1:123456789012:key/k')).toBe('created');
+    expect(await kms.createAlias('alias/x', 'k')).toBe('exists');
+    kmsMock
+      .on(ListAliasesCommand)
+      .resolvesOnce({ Aliases: [{ AliasName: 'alias/y' }], NextMarker: 'm' })
+      .resolvesOnce({ Aliases: [{ AliasName: 'alias/x', TargetKeyId: 'k' }] });
+    expect(await kms.aliasTarget('alias/x')).toBe('k');
+    kmsMock.on(DeleteAliasCommand).rejects(new KmsNotFound({ message: 'gone', $metadata: after8(400) }));
+    await expect(kms.deleteAlias('alias/x')).resolves.toBeUndefined();
   });
 });

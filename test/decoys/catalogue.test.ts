@@ -8,8 +8,8 @@ const target = { account: '123456789012', region: 'eu-west-1' };
 describe('decoy catalogue', () => {
   it('plans every kind with ARNs in the given account and region', () => {
     const plan = planDecoys(parseConfig({}), target);
-    expect(new Set(plan.decoys.map((d) => d.kind))).toEqual(new Set(decoyKinds));
-    for (const decoy of plan.decoys) {
+    expect(new Set(plan.resources.map((d) => d.kind))).toEqual(new Set(decoyKinds));
+    for (const decoy of plan.resources) {
       expect(decoy.arn).toMatch(/^arn:aws:/);
       if (decoy.kind === 'ssm-parameter') {
         expect(decoy.arn).toBe(`arn:aws:ssm:eu-west-1:123456789012:parameter${decoy.name}`);
@@ -23,7 +23,9 @@ describe('decoy catalogue', () => {
     const config = parseConfig({});
     expect(planDecoys(config, target)).toEqual(planDecoys(config, target));
     const other = planDecoys(config, { ...target, account: '210987654321' });
-    expect(other.decoys.map((d) => d.name)).not.toEqual(planDecoys(config, target).decoys.map((d) => d.name));
+    expect(other.resources.map((d) => d.name)).not.toEqual(
+      planDecoys(config, target).resources.map((d) => d.name),
+    );
   });
 
   it('honours explicit names', () => {
@@ -34,7 +36,7 @@ describe('decoy catalogue', () => {
         iam: { userName: 'billing-etl' },
       },
     });
-    const names = planDecoys(config, target).decoys.map((d) => d.name);
+    const names = planDecoys(config, target).resources.map((d) => d.name);
     expect(names).toContain('/prod/billing/stripe-secret-key');
     expect(names).toContain('acme-billing-exports-123456789012');
     expect(names).toContain('billing-etl');
@@ -42,8 +44,8 @@ describe('decoy catalogue', () => {
 
   it('links breadcrumbs: the .env file leads to the access key', () => {
     const plan = planDecoys(parseConfig({}), target);
-    const env = plan.decoys.find((d) => d.objectKind === 'env-file')!;
-    const key = plan.decoys.find((d) => d.kind === 'iam-access-key')!;
+    const env = plan.resources.find((d) => d.objectKind === 'env-file')!;
+    const key = plan.resources.find((d) => d.kind === 'iam-access-key')!;
     expect(env.leadsTo).toContain(key.name);
   });
 
@@ -52,13 +54,13 @@ describe('decoy catalogue', () => {
       parseConfig({ decoys: { iam: { enabled: false }, s3: { enabled: false } } }),
       target,
     );
-    expect(plan.decoys.map((d) => d.kind)).not.toContain('iam-user');
-    expect(plan.decoys.map((d) => d.kind)).not.toContain('s3-object');
+    expect(plan.resources.map((d) => d.kind)).not.toContain('iam-user');
+    expect(plan.resources.map((d) => d.kind)).not.toContain('s3-object');
   });
 
   it.each(['1', '2', '3', '4', '5', '6', '7', '8'])('carries no tell with seed %s', (seed) => {
     const plan = planDecoys(parseConfig({ naming: { seed } }), target);
-    const { decoys } = plan;
+    const { resources: decoys } = plan;
     expect(findTells(decoys.map(({ name, arn, leadsTo }) => ({ name, arn, leadsTo })))).toEqual([]);
   });
 });

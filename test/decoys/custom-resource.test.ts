@@ -1,7 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../layers/config/schema';
 import { AwsCallError } from '../../layers/decoys/aws-errors';
+import { shapeOf } from '../../layers/decoys/catalogue';
 import {
   answerCustomResource,
   type CustomResourceEvent,
@@ -12,9 +14,10 @@ import {
   responseBody,
 } from '../../layers/decoys/custom-resource';
 import { MemoryAccount } from '../../layers/decoys/memory';
+import { Planter } from '../../layers/decoys/planter';
 import type { TrailPort } from '../../layers/decoys/ports';
-import { encodeSpec } from '../../layers/decoys/spec';
-import { leftovers, makePlanter, makeSpec, usabilityProblems } from './fixtures';
+import { encodeShape, encodeSpec } from '../../layers/decoys/spec';
+import { leftovers, makePlanter, makePlanterDeps, makeSpec, usabilityProblems } from './fixtures';
 
 const spec = makeSpec();
 
@@ -193,9 +196,60 @@ describe('customResourceWork', () => {
       calls,
       step: '',
       plant: async () => calls.push('plant'),
+      plantShape: async (shape, target) => {
+        calls.push(
+          `plantShape ${target.account} ${target.partition} ${target.stackName} ${target.keyId ?? '-'} ${shape.parameters.length}`,
+        );
+        return {};
+      },
       remove: async () => calls.push('remove'),
     };
   };
+
+  it('a Shape property plants by shape, in the StackId account, with the given key', async () => {
+    const planter = fakePlanter();
+    const properties = {
+      ServiceToken: 'arn',
+      Shape: encodeShape(shapeOf(parseConfig({}))),
+      KeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+    };
+    await customResourceWork(event('Create', { ResourceProperties: properties }), { planter });
+    expect(planter.calls).toEqual([
+      'plantShape 123456789012 aws platform-shared-services arn:aws:kms:eu-west-1:123456789012:key/k 4',
+    ]);
+    await expect(
+      customResourceWork(event('Update', { ResourceProperties: { Shape: '{"parameters":3}' } }), { planter }),
+    ).rejects.toThrow(/invalid Shape/);
+  });
+
+  it('end to end by shape over the in-memory account: names chosen once, kept on update, removed on delete', async () => {
+    const account = new MemoryAccount();
+    const sender = new RecordingSender();
+    const properties = {
+      ServiceToken: 'arn',
+      Shape: encodeShape(shapeOf(parseConfig({}))),
+      KeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+    };
+    const answer = (e: CustomResourceEvent) =>
+      answerCustomResource(
+        e,
+        deps(sender, (ev) =>
+          customResourceWork(ev, {
+            planter: new Planter({ ...makePlanterDeps(account, e.RequestId), kms: account.kms }),
+          }),
+        ),
+      );
+    await answer(event('Create', { ResourceProperties: properties }));
+    const names = [...account.parameters.keys()].sort();
+    expect(names).toHaveLength(4);
+    expect(account.aliases.size).toBe(1);
+    await answer(event('Update', { ResourceProperties: properties, RequestId: 'other' }));
+    expect([...account.parameters.keys()].sort()).toEqual(names);
+    await answer(event('Delete'));
+    expect(sender.bodies.map((b) => b.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    expect(leftovers(account)).toEqual([]);
+    expect(account.aliases.size).toBe(0);
+  });
   const trail = (ok: boolean): TrailPort => ({
     getEventSelectors: async () => ({
       AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }],

@@ -1,8 +1,8 @@
 import { type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
 import { decoyNames, planDecoys } from '../../layers/decoys/catalogue';
-import { FORMAT_PATTERNS, USER_POLICY_NAME } from '../../layers/decoys/content';
+import { FORMAT_PATTERNS, LEGACY_USER_POLICY_NAME, userPolicyName } from '../../layers/decoys/content';
 import type { MemoryAccount } from '../../layers/decoys/memory';
-import { Planter } from '../../layers/decoys/planter';
+import { Planter, type PlanterDeps } from '../../layers/decoys/planter';
 import { seededRandom } from '../../layers/decoys/random';
 import { LIVE_KEY_STATUSES } from '../../layers/decoys/registry';
 import { type PlantSpec, specParts } from '../../layers/decoys/spec';
@@ -29,16 +29,53 @@ export function steppingClock(start = Date.UTC(2025, 2, 14, 3, 0, 0)): () => Dat
   };
 }
 
-export function makePlanter(account: MemoryAccount, seed = 'test'): Planter {
-  return new Planter({
+export const DAY_MS = 86_400_000;
+/** The fixtures' first run: 2025-03-14 03:00 UTC. */
+export const FIRST_RUN = Date.UTC(2025, 2, 14, 3, 0, 0);
+/** Longer than every cadence's longest period (cadence.ts: 90 days + 10 of jitter): every item is due. */
+export const ALL_DUE_DAYS = 101;
+
+/**
+ * Each planter made for an account runs ALL_DUE_DAYS after the previous one (unless
+ * `start` is given), so that every refresh in a test finds everything due, as the
+ * tests written before the cadence expect.
+ */
+const calendars = new WeakMap<MemoryAccount, number>();
+
+export interface PlanterOptions {
+  /** The run's first clock reading (minus a minute); default: the account's calendar. */
+  start?: number;
+  /** Receives every wait the planter asks for (the sleep itself is a no-op). */
+  slept?: number[];
+}
+
+export function makePlanterDeps(
+  account: MemoryAccount,
+  seed = 'test',
+  options: PlanterOptions = {},
+): PlanterDeps {
+  let start = options.start;
+  if (start === undefined) {
+    start = calendars.get(account) ?? FIRST_RUN;
+    calendars.set(account, start + ALL_DUE_DAYS * DAY_MS);
+  }
+  return {
     ssm: account.ssm,
     s3: account.s3,
     iam: account.iam,
+    secrets: account.secrets,
     registry: account.registry,
-    clock: steppingClock(),
+    clock: steppingClock(start),
     random: seededRandom(seed),
     region: REGION,
-  });
+    sleep: async (ms) => {
+      options.slept?.push(ms);
+    },
+  };
+}
+
+export function makePlanter(account: MemoryAccount, seed = 'test', options: PlanterOptions = {}): Planter {
+  return new Planter(makePlanterDeps(account, seed, options));
 }
 
 /** The key id and secret the bait .env hands out, if any. */
@@ -55,8 +92,8 @@ export function envKey(account: MemoryAccount, spec: PlantSpec): { id?: string; 
 
 /**
  * "Every decoy usable": each planned parameter holds a well-formed value, the
- * bucket is configured and holds every object, the user exists with its deny
- * policy, and the .env's key is an active key of the user with the right secret.
+ * bucket is configured and holds every object, the user exists with its read
+ * policy (and without the earlier deny-all one), and the .env's key is an active key of the user with the right secret.
  */
 export function usabilityProblems(account: MemoryAccount, spec: PlantSpec): string[] {
   const problems: string[] = [];
@@ -83,7 +120,9 @@ export function usabilityProblems(account: MemoryAccount, spec: PlantSpec): stri
     const user = account.users.get(parts.user.name);
     if (!user) problems.push(`user ${parts.user.name} missing`);
     else {
-      if (!user.policies.has(USER_POLICY_NAME)) problems.push('user has no deny policy');
+      const policy = userPolicyName({ service: spec.service, bucketName: parts.bucket?.name });
+      if (!user.policies.has(policy)) problems.push(`user has no policy ${policy}`);
+      if (user.policies.has(LEGACY_USER_POLICY_NAME)) problems.push('user keeps the earlier deny-all policy');
       if (parts.bucket) {
         const { id, secret } = envKey(account, spec);
         const key = id ? user.keys.get(id) : undefined;
@@ -131,9 +170,54 @@ export function registryProblems(account: MemoryAccount, spec: PlantSpec): strin
         ? account.parameters.has(owned.name)
         : owned.kind === 's3-bucket'
           ? account.buckets.has(owned.name)
-          : account.users.has(owned.name);
+          : owned.kind === 'secretsmanager-secret'
+            ? account.storedSecrets.has(owned.name)
+            : account.users.has(owned.name);
     if (!exists) problems.push(`${owned.kind} ${owned.name} listed planted but missing`);
   }
+  return problems;
+}
+
+/**
+ * "The bait quotes what the account holds": the state file's parameters have the
+ * values and versions SSM holds, its access key is the .env's, and the .env's
+ * connection string is the one its parameter holds.
+ */
+export function baitProblems(account: MemoryAccount, spec: PlantSpec): string[] {
+  const parts = specParts(spec);
+  if (!parts.bucket) return [];
+  const problems: string[] = [];
+  const body = (kind: string) => {
+    const object = parts.objects.find((o) => o.objectKind === kind);
+    return object && account.objectBody(parts.bucket!.name, object.name);
+  };
+  const stateBody = body('terraform-state');
+  if (stateBody) {
+    type Resource = { type: string; instances: { attributes: Record<string, unknown> }[] };
+    const state = JSON.parse(stateBody) as { resources: Resource[] };
+    for (const r of state.resources.filter((r) => r.type === 'aws_ssm_parameter')) {
+      const { name, value, version } = r.instances[0]!.attributes as {
+        name: string;
+        value: string;
+        version: number;
+      };
+      const stored = account.parameters.get(name);
+      if (stored?.value !== value) problems.push(`the state quotes another value of ${name}`);
+      if (stored?.version !== version)
+        problems.push(`the state says ${name} is version ${version}, SSM ${stored?.version}`);
+    }
+    const key = state.resources.find((r) => r.type === 'aws_iam_access_key');
+    const envId = envKey(account, spec).id;
+    if (key && envId && key.instances[0]!.attributes.id !== envId)
+      problems.push('the state and the .env hold different keys');
+  }
+  const env = body('env-file');
+  const url = env && /^DATABASE_URL=(.*)$/m.exec(env)?.[1];
+  const urls = parts.parameters
+    .filter((p) => p.format === 'database-url')
+    .map((p) => account.parameters.get(p.name)?.value);
+  if (url && urls.length > 0 && !urls.includes(url))
+    problems.push("the .env DATABASE_URL is no parameter's value");
   return problems;
 }
 
@@ -143,6 +227,7 @@ export function leftovers(account: MemoryAccount): string[] {
     ...[...account.parameters.keys()].map((n) => `parameter ${n}`),
     ...[...account.buckets.keys()].map((n) => `bucket ${n}`),
     ...[...account.users.keys()].map((n) => `user ${n}`),
+    ...[...account.aliases.keys()].map((n) => `alias ${n}`),
     ...(account.registryItem ? ['registry'] : []),
   ];
 }

@@ -1,6 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { decodeSpec } from '../../layers/decoys/spec';
+import { parseConfig } from '../../layers/config/schema';
+import { planDecoys, planFromNames, shapeOf } from '../../layers/decoys/catalogue';
+import { emptyInventory } from '../../layers/decoys/inventory';
+import { chooseNames } from '../../layers/decoys/naming';
+import { seededRandom } from '../../layers/decoys/random';
+import { decodeShape } from '../../layers/decoys/spec';
 import { findTells } from '../../layers/stealth/tells';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 
@@ -58,8 +63,20 @@ describe('the planter function', () => {
       [string, { Properties: { Environment: { Variables: Record<string, unknown> } } }],
     ];
     const variables = fn.Properties.Environment.Variables;
-    expect(Object.keys(variables).sort()).toEqual(
-      ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STATE_TABLE'].sort(),
+    // NODE_OPTIONS comes and goes with the build settings (house-function.ts).
+    expect(
+      Object.keys(variables)
+        .filter((k) => k !== 'NODE_OPTIONS')
+        .sort(),
+    ).toEqual(
+      [
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'STATE_TABLE',
+        // The stack's trail: the planter sets its object-event selectors once the bucket is named.
+        'TRAIL_ARN',
+        'TRAIL_BUCKET',
+      ].sort(),
     );
     expect(variables.STATE_TABLE).toEqual({ Ref: expect.stringMatching(/^StateTable/) });
   });
@@ -85,77 +102,118 @@ describe('the planter function', () => {
 });
 
 describe('the planter role', () => {
-  const statements = () => {
+  type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+  const statements = (): Statement[] => {
     const { ofType } = fleet();
     const [[, policy]] = ofType('AWS::IAM::Policy') as unknown as [
-      [
-        string,
-        { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } },
-      ],
+      [string, { Properties: { PolicyDocument: { Statement: Statement[] } } }],
     ];
     return policy.Properties.PolicyDocument.Statement;
   };
   const forAction = (action: string) => statements().filter((s) => [s.Action].flat().includes(action));
 
-  it('acts on the planned parameters, bucket and user only', () => {
-    const [ssm] = forAction('ssm:PutParameter');
-    expect(ssm!.Action).toEqual([
-      'ssm:GetParameter',
-      'ssm:PutParameter',
-      'ssm:DeleteParameter',
-      'ssm:AddTagsToResource',
-    ]);
-    expect([ssm!.Resource].flat()).toHaveLength(4);
-    for (const arn of [ssm!.Resource].flat())
-      expect(arn).toMatch(new RegExp(`^arn:aws:ssm:us-east-1:${TEST_ACCOUNT}:parameter/prod/`));
+  it('names no decoy: parameters and users by the ownership tag (ABAC), buckets of this account', () => {
+    const [create, existing] = forAction('ssm:PutParameter');
+    expect(create!.Resource).toBe(`arn:aws:ssm:us-east-1:${TEST_ACCOUNT}:parameter/*`);
+    expect(create!.Condition).toEqual({ StringEquals: { 'aws:RequestTag/managed-by': 'secret-rotation' } });
+    expect(existing!.Condition).toEqual({
+      StringEquals: { 'ssm:resourceTag/managed-by': 'secret-rotation' },
+    });
+    expect(forAction('ssm:GetParameter')).toEqual([]);
 
     const [user] = forAction('iam:CreateAccessKey');
-    expect(user!.Resource).toMatch(new RegExp(`^arn:aws:iam::${TEST_ACCOUNT}:user/[\\w-]+$`));
-    expect(user!.Action).toEqual(
-      expect.arrayContaining([
-        'iam:CreateUser',
-        'iam:TagUser',
-        'iam:PutUserPolicy',
-        'iam:DeleteUser',
-        'iam:DetachUserPolicy',
-      ]),
-    );
+    expect(user!.Resource).toBe(`arn:aws:iam::${TEST_ACCOUNT}:user/*`);
+    expect(user!.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 'secret-rotation' } });
+    const [createUser] = forAction('iam:CreateUser');
+    expect(createUser!.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/managed-by': 'secret-rotation' },
+    });
 
     const [bucket] = forAction('s3:CreateBucket');
-    expect(bucket!.Resource).toMatch(/^arn:aws:s3:::[a-z0-9-]+$/);
+    expect(bucket!.Resource).toBe('arn:aws:s3:::*');
+    expect(bucket!.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': TEST_ACCOUNT } });
     const [objects] = forAction('s3:PutObject');
-    expect(objects!.Resource).toBe(`${bucket!.Resource}/*`);
+    expect(objects!.Resource).toBe('arn:aws:s3:::*/*');
     expect(objects!.Action).not.toContain('s3:GetObject');
+
+    // Reads the account's names (never values) to name the decoys after them.
+    const [listing] = forAction('ssm:DescribeParameters');
+    expect(listing!.Action).toEqual(
+      expect.arrayContaining(['s3:ListAllMyBuckets', 'iam:ListUsers', 'kms:ListAliases']),
+    );
   });
 
-  it('can encrypt with the parameters key but not decrypt', () => {
+  it('can encrypt with the parameters key and alias it, but not decrypt', () => {
     const kms = statements().filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')));
     const actions = kms.flatMap((s) => [s.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['kms:Encrypt', 'kms:GenerateDataKey']));
-    // The state table's key (for the registry) is the only one it may decrypt with.
+    expect(actions).toEqual(
+      expect.arrayContaining(['kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateAlias', 'kms:DeleteAlias']),
+    );
+    // The state table's key (for the registry) is the only one it may decrypt with directly;
+    // the parameters key only through Secrets Manager (writing a secret under a customer
+    // key needs kms:Decrypt), and the role has no secretsmanager:GetSecretValue.
     const decrypt = kms.filter((s) => [s.Action].flat().includes('kms:Decrypt'));
-    expect(JSON.stringify(decrypt.map((s) => s.Resource))).not.toContain('SecretRotationKey');
+    const direct = decrypt.filter((s) => !JSON.stringify(s.Condition ?? {}).includes('kms:ViaService'));
+    expect(JSON.stringify(direct.map((s) => s.Resource))).not.toContain('SecretRotationKey');
+    const viaSecrets = decrypt.filter((s) => JSON.stringify(s.Resource).includes('SecretRotationKey'));
+    expect(viaSecrets.map((s) => JSON.stringify(s.Condition))).toEqual([
+      expect.stringContaining('secretsmanager.'),
+    ]);
+    expect(statements().flatMap((s) => [s.Action].flat())).not.toContain('secretsmanager:GetSecretValue');
   });
 });
 
 describe('the custom resource', () => {
-  it('carries the plan without breadcrumbs or the plan key names, and waits for the key alias', () => {
-    const { ofType, built } = fleet();
+  it('carries the shape only: kinds, counts, formats, a revision and the key, no name', () => {
+    const { ofType } = fleet();
     const [entry] = ofType('Custom::SecretRotation');
-    const resource = entry?.[1];
-    const plan = resource!.Properties!.Plan as string;
-    expect(typeof plan).toBe('string');
-    expect(plan).not.toMatch(/leadsTo|"decoys"/);
-    const spec = decodeSpec(plan);
-    expect(spec.plan.decoys.map((d) => d.name)).toEqual(built.main.plan.decoys.map((d) => d.name));
-    expect(resource!.Properties!.ServiceToken).toEqual({
+    const properties = entry![1].Properties!;
+    expect(Object.keys(properties).sort()).toEqual(
+      ['KeyArn', 'Revision', 'ServiceTimeout', 'ServiceToken', 'Shape'].sort(),
+    );
+    const shape = decodeShape(properties.Shape);
+    expect(shape).toEqual(shapeOf(parseConfig({})));
+    expect(shape.parameters.every((p) => p.name === undefined)).toBe(true);
+    expect(shape.service).toBe('');
+    expect(properties.KeyArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SecretRotationKey/), 'Arn'] });
+    expect(properties.ServiceToken).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^SecretRotationFunction/), 'Arn'],
     });
     // Bounded wait (instead of CloudFormation's hour) should the function not run at all.
-    expect(Number(resource!.Properties!.ServiceTimeout)).toBe(1200);
-    expect(resource!.DependsOn).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^SecretRotationKeyAlias/)]),
+    expect(Number(properties.ServiceTimeout)).toBe(1200);
+    expect(entry![1].DependsOn).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^SecretRotationKey/)]),
     );
+  });
+
+  it('explicit names are in the shape (the user chose them)', () => {
+    const { ofType } = fleet({ decoys: { iam: { userName: 'billing-etl' } } });
+    const [entry] = ofType('Custom::SecretRotation');
+    expect(decodeShape(entry![1].Properties!.Shape).user).toEqual({ name: 'billing-etl' });
+  });
+});
+
+describe('no decoy name in any template', () => {
+  it('no name the example plan or a fresh planter choice gives appears in any synthesized template', () => {
+    const { built } = fleet();
+    const templates = built.app
+      .synth()
+      .stacks.map((stack) => JSON.stringify(stack.template))
+      .join('\n');
+    const example = planDecoys(parseConfig({}), { account: TEST_ACCOUNT, region: 'us-east-1' }).resources;
+    const shape = shapeOf(parseConfig({}));
+    const chosen = planFromNames(
+      shape,
+      chooseNames(shape, emptyInventory(TEST_ACCOUNT, 'us-east-1'), seededRandom('any')),
+      { account: TEST_ACCOUNT, region: 'us-east-1' },
+    ).resources;
+    const names = [...example, ...chosen].flatMap((d) => [
+      d.name,
+      ...(d.kind === 's3-object' ? [] : [d.arn]),
+    ]);
+    expect(names.filter((name) => templates.includes(name))).toEqual([]);
+    // Nor the service word or the key alias.
+    expect(templates).not.toMatch(/alias\/[\w-]/);
   });
 });
 

@@ -18,7 +18,13 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { HeadBucketCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { DescribeParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -27,6 +33,15 @@ import { encodeSpec } from '../../layers/decoys/spec';
 import { makeSpec } from './fixtures';
 
 /** The handler wired to mocked clients and a local response URL. */
+
+/** The waits the wired planter asks for: recorded, not waited (the timer is sleepFor). */
+const slept = vi.hoisted(() => [] as number[]);
+vi.mock('../../layers/decoys/planter', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../layers/decoys/planter')>()),
+  sleepFor: async (ms: number) => {
+    slept.push(ms);
+  },
+}));
 
 process.env.STATE_TABLE = 'state-table';
 process.env.AWS_REGION = 'eu-west-1';
@@ -38,6 +53,7 @@ const s3 = mockClient(S3Client);
 const iam = mockClient(IAMClient);
 const dynamo = mockClient(DynamoDBClient);
 const doc = mockClient(DynamoDBDocumentClient);
+const secretsManager = mockClient(SecretsManagerClient);
 
 const responses: Record<string, unknown>[] = [];
 let server: ReturnType<typeof createServer>;
@@ -82,15 +98,21 @@ const createEvent = (requestId: string) => ({
 
 beforeEach(() => {
   responses.length = 0;
-  for (const mock of [ssm, s3, iam, dynamo, doc]) mock.reset();
+  slept.length = 0;
+  for (const mock of [ssm, s3, iam, dynamo, doc, secretsManager]) mock.reset();
+  secretsManager.onAnyCommand().resolves({});
+  secretsManager
+    .on(DescribeSecretCommand)
+    .rejects(new ResourceNotFoundException({ message: 'not found', $metadata: { httpStatusCode: 400 } }));
+  secretsManager.on(CreateSecretCommand).callsFake((input: { Name: string }) => ({
+    ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${input.Name}-Ab12Cd`,
+  }));
   dynamo.on(PutItemCommand).resolves({});
   dynamo.on(UpdateItemCommand).resolves({});
   doc.on(GetCommand).resolves({});
   doc.on(PutCommand).resolves({});
   ssm.on(PutParameterCommand).resolves({ Version: 1 });
-  ssm
-    .on(GetParameterCommand)
-    .rejects(new ParameterNotFound({ message: 'not found', $metadata: { httpStatusCode: 400 } }));
+  ssm.on(DescribeParametersCommand).resolves({ Parameters: [] });
   iam
     .on(GetUserCommand)
     .rejects(new NoSuchEntityException({ message: 'cannot be found', $metadata: { httpStatusCode: 404 } }));
@@ -125,6 +147,9 @@ describe('plant handler', () => {
     ]);
     expect(ssm.commandCalls(PutParameterCommand).length).toBe(4);
     expect(s3.commandCalls(PutObjectCommand).length).toBe(3);
+    // The writes are spread (the handler wires the timer), within a deploy's 20 seconds.
+    expect(slept.length).toBeGreaterThan(0);
+    expect(slept.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(20_000);
     const idempotency = dynamo.commandCalls(PutItemCommand)[0]!.args[0].input;
     expect(idempotency.Item?.pk).toEqual({ S: 'requests#stack' });
     expect(idempotency.Item?.expiresAt).toBeDefined();

@@ -21,9 +21,9 @@ const docMock = mockClient(DynamoDBDocumentClient);
 beforeEach(() => docMock.reset());
 
 const spec = makeSpec();
-const user = spec.plan.decoys.find((d) => d.kind === 'iam-user')!;
-const bucket = spec.plan.decoys.find((d) => d.kind === 's3-bucket')!;
-const parameter = spec.plan.decoys.find((d) => d.kind === 'ssm-parameter')!;
+const user = spec.plan.resources.find((d) => d.kind === 'iam-user')!;
+const bucket = spec.plan.resources.find((d) => d.kind === 's3-bucket')!;
+const parameter = spec.plan.resources.find((d) => d.kind === 'ssm-parameter')!;
 const at = '2025-03-14T03:00:00.000Z';
 
 const record: RegistryRecord = {
@@ -70,6 +70,28 @@ describe('DynamoRegistry', () => {
       Key: { pk: 'inventory', sk: 'current' },
       ConsistentRead: true,
     });
+  });
+
+  it('reads the cadence fields (values, versions, write times), and records written before them', async () => {
+    const withCadence: RegistryRecord = {
+      ...record,
+      owned: record.owned.map((o) =>
+        o.kind === 'ssm-parameter'
+          ? { ...o, state: 'planted' as const, value: 'v', version: 3, writtenAt: at }
+          : o,
+      ),
+      objects: [{ key: 'backups/x.sql.gz', writtenAt: at }],
+      databasePassword: 'p',
+    };
+    docMock
+      .on(GetCommand)
+      .resolvesOnce({ Item: { pk: 'inventory', sk: 'current', ...withCadence } })
+      // `record` has none of them (an older deployment's item): it still parses.
+      .resolvesOnce({ Item: { pk: 'inventory', sk: 'current', ...record } });
+    expect(await registry.load()).toEqual(withCadence);
+    expect((await registry.load())?.objects).toBeUndefined();
+    // Detection never sees the values.
+    expect(JSON.stringify(registryView(withCadence))).not.toContain('"value"');
   });
 
   it('nothing stored, or no table (a late duplicate Delete): undefined', async () => {
@@ -128,15 +150,15 @@ describe('what detection reads', () => {
     const view = (await readRegistry({ tableName: 'state-table', client }))!;
     expect(JSON.stringify(view)).not.toContain('secret"');
     expect(JSON.stringify(view)).not.toContain(':"secret');
-    const key = view.decoys.find((d) => d.kind === 'iam-access-key')!;
+    const key = view.resources.find((d) => d.kind === 'iam-access-key')!;
     expect(key.accessKeyIds).toEqual(['AKIANEW']);
     expect(key.retiredAccessKeyIds).toEqual(['AKIAOLD']);
     // A claimed name is watched too; objects follow their bucket.
-    expect(view.decoys.some((d) => d.name === parameter.name)).toBe(true);
-    expect(view.decoys.filter((d) => d.kind === 's3-object')).toHaveLength(3);
-    expect(view.decoys.some((d) => d.kind === 'kms-key')).toBe(true);
+    expect(view.resources.some((d) => d.name === parameter.name)).toBe(true);
+    expect(view.resources.filter((d) => d.kind === 's3-object')).toHaveLength(3);
+    expect(view.resources.some((d) => d.kind === 'kms-key')).toBe(true);
     // Parameters the registry does not list are not reported as planted.
-    expect(view.decoys.filter((d) => d.kind === 'ssm-parameter')).toHaveLength(1);
+    expect(view.resources.filter((d) => d.kind === 'ssm-parameter')).toHaveLength(1);
   });
 
   it('undefined when nothing is planted', async () => {

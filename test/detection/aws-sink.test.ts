@@ -13,9 +13,9 @@ const securityHub = mockClient(SecurityHubClient);
 const finding: Finding = findingSchema.parse({
   schemaVersion: 1,
   id: '0123456789abcdef0123456789abcdef',
-  kind: 'decoy-touch',
+  kind: 'resource-access',
   severity: 'critical',
-  title: 'Decoy access key used (sts:GetCallerIdentity) by arn:aws:iam::111122223333:user/payments-etl',
+  title: 'Reserved access key used (sts:GetCallerIdentity) by arn:aws:iam::111122223333:user/payments-etl',
   actor: {
     arn: 'arn:aws:iam::111122223333:user/payments-etl',
     type: 'IAMUser',
@@ -26,7 +26,7 @@ const finding: Finding = findingSchema.parse({
   account: '111122223333',
   eventNames: ['GetCallerIdentity'],
   eventIds: ['7f3c9a4e-0000-4000-8000-000000000001'],
-  decoy: {
+  resource: {
     kind: 'iam-access-key',
     name: 'payments-etl/access-key',
     arn: 'arn:aws:iam::111122223333:user/payments-etl',
@@ -78,7 +78,7 @@ describe('AwsFindingSink', () => {
     expect(entry).toMatchObject({
       EventBusName: 'platform-shared-services-events',
       Source: FINDING_EVENT_SOURCE,
-      DetailType: 'Decoy Touched',
+      DetailType: 'Resource Access',
     });
     expect(JSON.parse(entry!.Detail!)).toEqual(finding);
     expect(securityHub.commandCalls(BatchImportFindingsCommand)).toHaveLength(0);
@@ -89,12 +89,12 @@ describe('AwsFindingSink', () => {
     const [asff] = securityHub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings!;
     expect(asff).toMatchObject({
       SchemaVersion: '2018-10-08',
-      Id: `decoy-touch/${finding.id}`,
+      Id: `resource-access/${finding.id}`,
       ProductArn: 'arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default',
       AwsAccountId: '111122223333',
       Types: ['TTPs/Credential Access'],
       Severity: { Label: 'CRITICAL' },
-      Resources: [{ Type: 'AwsIamAccessKey', Id: finding.decoy!.arn, Region: 'eu-central-1' }],
+      Resources: [{ Type: 'AwsIamAccessKey', Id: finding.resource!.arn, Region: 'eu-central-1' }],
       Network: { Direction: 'IN', SourceIpV4: '198.51.100.7' },
     });
   });
@@ -133,7 +133,7 @@ describe('AwsFindingSink', () => {
         kind: 'tamper',
         region: 'unknown',
         sourceIp: 'cloudformation.amazonaws.com',
-        decoy: { kind: 'trail', name: 't' },
+        resource: { kind: 'trail', name: 't' },
       },
       { accountId: '111122223333', region: 'eu-west-1' },
     );

@@ -140,7 +140,7 @@ describe('DynamoTouchStore.record', () => {
 describe('DynamoTouchStore alert state', () => {
   const finding = {
     id: 'finding-1',
-    kind: 'decoy-touch',
+    kind: 'resource-access',
     severity: 'high',
     count: 3,
     firstSeen: 'a',
@@ -168,7 +168,7 @@ describe('DynamoTouchStore alert state', () => {
       'SET alertedAt = :now REMOVE claimUntil',
     );
     const audit = dynamo.commandCalls(PutCommand)[0]!.args[0].input.Item!;
-    expect(audit).toMatchObject({ pk: 'finding#finding-1', sk: 'audit', count: 3, kind: 'decoy-touch' });
+    expect(audit).toMatchObject({ pk: 'finding#finding-1', sk: 'audit', count: 3, kind: 'resource-access' });
     expect(JSON.parse(audit.finding as string)).toMatchObject({ id: 'finding-1' });
     expect(audit.expiresAt).toBeGreaterThan(T / 1000 + 365 * 24 * 3600);
   });

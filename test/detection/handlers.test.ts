@@ -1,7 +1,11 @@
+import { GetAccessKeyLastUsedCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toEnvelope } from '../../layers/cloudtrail/record';
+import type { RegistryRecord } from '../../layers/decoys/registry';
+import { specRecord } from '../../layers/decoys/spec';
+import { makeSpec } from '../decoys/fixtures';
 import { attackerRole, call } from './records';
 
 /** The Lambda entry points: environment read once at the boundary, AWS wired, errors thrown. */
@@ -20,11 +24,13 @@ const ENV = {
 };
 
 const dynamo = mockClient(DynamoDBDocumentClient);
+const iam = mockClient(IAMClient);
 const saved = { ...process.env };
 
 beforeEach(() => {
   vi.resetModules();
   dynamo.reset();
+  iam.reset();
 });
 afterEach(() => {
   process.env = { ...saved };
@@ -50,7 +56,7 @@ describe('functions/touch/handler', () => {
       userIdentity: attackerRole(),
       requestParameters: { name: '/prod/anything' },
     });
-    await expect(handler(toEnvelope(record))).resolves.toEqual({ ignored: 'not-a-decoy', touches: [] });
+    await expect(handler(toEnvelope(record))).resolves.toEqual({ ignored: 'unmatched', touches: [] });
     expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
       TableName: 'state',
       Key: { pk: 'inventory', sk: 'current' },
@@ -65,5 +71,39 @@ describe('functions/unlogged-use/handler', () => {
     dynamo.on(GetCommand).resolves({});
     const { handler } = await import('../../functions/unlogged-use/handler');
     await expect(handler()).resolves.toEqual({ checked: 0, reported: 0 });
+  });
+
+  it('logs counts only: neither the key id nor the user name (the log group is readable)', async () => {
+    Object.assign(process.env, ENV, { POWERTOOLS_LOG_LEVEL: 'INFO' });
+    const spec = makeSpec();
+    const user = spec.plan.resources.find((d) => d.kind === 'iam-user')!;
+    const at = '2025-03-14T03:00:00.000Z';
+    const record: RegistryRecord = {
+      version: 4,
+      spec: specRecord(spec),
+      owned: [
+        { kind: 'iam-user', name: user.name, arn: user.arn, state: 'planted', claimedAt: at, plantedAt: at },
+      ],
+      keys: [{ accessKeyId: 'AKIAKEYUNDERREVIEW01', userName: user.name, status: 'active', createdAt: at }],
+      plantedAt: at,
+      updatedAt: at,
+    };
+    dynamo.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...record } });
+    iam.on(GetAccessKeyLastUsedCommand).resolves({ UserName: user.name, AccessKeyLastUsed: undefined });
+    const written: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const { handler } = await import('../../functions/unlogged-use/handler');
+      await expect(handler()).resolves.toEqual({ checked: 1, reported: 0 });
+    } finally {
+      stdout.mockRestore();
+    }
+    const log = written.join('');
+    expect(log).toContain('credential usage reviewed');
+    expect(log).not.toContain('AKIAKEYUNDERREVIEW01');
+    expect(log).not.toContain(user.name);
   });
 });

@@ -1,6 +1,7 @@
 import type { HoneytrailApp } from '../../infra/app-builder';
 import { type CloudTrailRecord, toEnvelope } from '../../layers/cloudtrail/record';
-import type { HoneytrailConfigInput } from '../../layers/config/schema';
+import { type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
+import { planDecoys } from '../../layers/decoys/catalogue';
 import { compileAllowlist } from '../../layers/detection/allowlist';
 import { DecoyIndex } from '../../layers/detection/decoy-index';
 import { classifyContextOf } from '../../layers/detection/replay';
@@ -44,19 +45,51 @@ export interface Deployment {
   templates: Map<string, Template>;
   /** Rules by region, resolved as CloudFormation would for TEST_ACCOUNT. */
   rules: Map<string, DeployedRule[]>;
-  /** The decoys and detection context of the main stack, resolved the same way. */
+  /**
+   * The decoys as the registry holds them after planting: the example plan's names
+   * (the template knows none of them unless the config names them), the key by its
+   * ARN. The detection context of the main stack, resolved the same way.
+   */
   decoys: KnownDecoy[];
   context: DetectionContext;
 }
 
 const cache = new Map<string, Deployment>();
 
+/**
+ * Named rules list only the names the config sets: for them, the config names every
+ * decoy explicitly, with the example plan's names (so both styles watch the same decoys).
+ */
+function withExplicitNames(config: HoneytrailConfigInput): HoneytrailConfigInput {
+  const parsed = parseConfig(config);
+  if (parsed.detection.ruleStyle !== 'named') return config;
+  const example = planDecoys(parsed, { account: TEST_ACCOUNT, region: parsed.homeRegion }).resources;
+  const parameters = example.flatMap((d) =>
+    d.kind === 'ssm-parameter' && d.format ? [{ name: d.name, format: d.format }] : [],
+  );
+  const bucket = example.find((d) => d.kind === 's3-bucket')?.name;
+  const user = example.find((d) => d.kind === 'iam-user')?.name;
+  const secrets = example.flatMap((d) =>
+    d.kind === 'secretsmanager-secret' && d.secretFormat ? [{ name: d.name, format: d.secretFormat }] : [],
+  );
+  return {
+    ...config,
+    decoys: {
+      ...config.decoys,
+      ssm: { ...config.decoys?.ssm, parameters },
+      ...(bucket ? { s3: { ...config.decoys?.s3, bucketName: bucket } } : {}),
+      ...(user ? { iam: { ...config.decoys?.iam, userName: user } } : {}),
+      ...(secrets.length > 0 ? { secrets: { ...config.decoys?.secrets, secrets } } : {}),
+    },
+  };
+}
+
 /** Synthesizes the app once per config and resolves every rule's pattern to plain JSON. */
 export function deployment(config: HoneytrailConfigInput = DETECTION_CONFIG): Deployment {
   const key = JSON.stringify(config);
   const cached = cache.get(key);
   if (cached) return cached;
-  const built = synthApp(config);
+  const built = synthApp(withExplicitNames(config));
   const assembly = built.app.synth();
   const templates = new Map<string, Template>();
   const rules = new Map<string, DeployedRule[]>();
@@ -86,7 +119,10 @@ export function deployment(config: HoneytrailConfigInput = DETECTION_CONFIG): De
   }
   const main = built.main;
   const resolveMain = resolver(templates.get(HOME) ?? templates.get(main.region)!, main.region);
-  const decoys = resolveMain(main.resolve(main.plan.decoys)) as KnownDecoy[];
+  const keyArn = resolveMain(main.resolve(main.decoys.key.keyArn)) as string;
+  const decoys = planDecoys(built.config, { account: TEST_ACCOUNT, region: main.region }).resources.map(
+    (d) => (d.kind === 'kms-key' ? { ...d, arn: keyArn } : d),
+  );
   const context = resolveMain(main.resolve(main.routing.context)) as DetectionContext;
   const result = { built, templates, rules, decoys, context };
   cache.set(key, result);
@@ -176,7 +212,7 @@ export async function detect(
 ): Promise<Detected> {
   const store = options.store ?? new MemoryTouchStore();
   const sink = new MemorySink();
-  const index = new DecoyIndex(d.decoys, { keyArn: d.context.keyArn });
+  const index = new DecoyIndex(d.decoys);
   const settings = {
     context: classifyContextOf(d.context),
     windowMinutes: options.windowMinutes ?? 60,

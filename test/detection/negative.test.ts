@@ -97,6 +97,22 @@ describe.each(['named', 'broad'] as const)('nothing legitimate raises a finding 
     }
   });
 
+  it('the planter completing the trail selectors (plant time) reaches the touch function but raises nothing', async () => {
+    const record = call({
+      template: 'trail',
+      eventName: 'PutEventSelectors',
+      region: HOME,
+      userIdentity: roleSession(planterRoleArn(d)),
+      requestParameters: { trailName: d.context.trailName, advancedEventSelectors: [] },
+    });
+    const { routed, outcomes, sink } = await detect(d, [record]);
+    // The tampering rules leave out only the deployer (CloudFormation); the touch function
+    // drops the planter's own call.
+    expect(routed.invokedBy).not.toEqual([]);
+    expect(outcomes).toEqual([]);
+    expect(sink.findings).toEqual([]);
+  });
+
   it("the deployer's CloudFormation updates of the trail and the rules raise nothing", async () => {
     const deployer = { ...attackerRole(), invokedBy: 'cloudformation.amazonaws.com' };
     const records = [
@@ -207,7 +223,7 @@ describe.each(['named', 'broad'] as const)('nothing legitimate raises a finding 
 
   it('every record of the shared CloudTrail data sets raises nothing against the default plan', async () => {
     const config = parseConfig({});
-    const decoys = planDecoys(config, { account: TEST_ACCOUNT, region: config.homeRegion }).decoys;
+    const decoys = planDecoys(config, { account: TEST_ACCOUNT, region: config.homeRegion }).resources;
     const engine = new ReplayEngine({
       decoys,
       context: { ...d.context, planterRoleArn: planterRoleArn(d) },

@@ -22,7 +22,7 @@ interface Case {
   params: (d: Deployment, region: string) => Record<string, unknown> | null;
   resources?: (d: Deployment) => Record<string, unknown>[];
   decoy: (d: Deployment) => string;
-  kind: 'decoy-touch' | 'tamper';
+  kind: 'resource-access' | 'tamper';
   severity: 'low' | 'medium' | 'high' | 'critical';
   /** A denied call of the planted key carries no request parameters. */
   deniedWithoutParameters?: boolean;
@@ -102,7 +102,7 @@ const cases: Case[] = [
       params,
       // A path read returns every parameter under it: one finding, on the first of them.
       decoy: (d) => (eventName === 'GetParametersByPath' ? named(d, 'ssm-parameter', 0) : parameter(d)).name,
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: eventName === 'GetParametersByPath' ? 'medium' : 'high',
     }),
   ),
@@ -114,7 +114,7 @@ const cases: Case[] = [
     actor: 'user',
     params: (d) => ({ names: [parameter(d).name], withDecryption: true }),
     decoy: (d) => parameter(d).name,
-    kind: 'decoy-touch',
+    kind: 'resource-access',
     severity: 'high',
   },
   {
@@ -128,7 +128,7 @@ const cases: Case[] = [
       encryptionContext: { PARAMETER_ARN: parameter(d).arn },
     }),
     decoy: (d) => parameter(d).name,
-    kind: 'decoy-touch',
+    kind: 'resource-access',
     severity: 'high',
   },
   ...(['DeleteParameter', 'PutParameter', 'LabelParameterVersion'] as const).map(
@@ -150,14 +150,17 @@ const cases: Case[] = [
   ...(['ScheduleKeyDeletion', 'DisableKey'] as const).map(
     (eventName): Case => ({
       label: `kms:${eventName} on the parameters' key`,
-      regions: REGIONAL,
+      // A KMS key is regional: it can be named only against its own region's endpoint.
+      regions: [HOME],
       template: 'kms',
       eventName,
       actor: 'role',
+      // These calls take a key id or key ARN, never an alias; CloudTrail resolves the key in resources.
       params: (d) => ({
-        keyId: eventName === 'DisableKey' ? key(d).name : key(d).arn,
+        keyId: eventName === 'DisableKey' ? key(d).arn.split(':key/')[1] : key(d).arn,
         pendingWindowInDays: 7,
       }),
+      resources: (d) => [{ accountId: TEST_ACCOUNT, type: 'AWS::KMS::Key', ARN: key(d).arn }],
       decoy: (d) => key(d).name,
       kind: 'tamper',
       severity: 'high',
@@ -179,7 +182,7 @@ const cases: Case[] = [
       }),
       resources: objectResources,
       decoy: (d) => object(d).name,
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'high',
     }),
   ),
@@ -199,7 +202,7 @@ const cases: Case[] = [
       { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::exfil-drop-2024/dump.sql' },
     ],
     decoy: (d) => object(d).name,
-    kind: 'decoy-touch',
+    kind: 'resource-access',
     severity: 'high',
   },
   ...(['ListObjects', 'ListObjectsV2'] as const).map(
@@ -216,7 +219,7 @@ const cases: Case[] = [
       }),
       resources: bucketResources,
       decoy: (d) => bucket(d).name,
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'high',
     }),
   ),
@@ -230,7 +233,7 @@ const cases: Case[] = [
       params: (d) => ({ bucketName: bucket(d).name, Host: `${bucket(d).name}.s3.amazonaws.com` }),
       resources: bucketResources,
       decoy: (d) => bucket(d).name,
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'low',
     }),
   ),
@@ -272,7 +275,7 @@ const cases: Case[] = [
           : {}),
       }),
       decoy: (d) => user(d).name,
-      kind: severity === 'low' ? 'decoy-touch' : 'tamper',
+      kind: severity === 'low' ? 'resource-access' : 'tamper',
       severity,
     }),
   ),
@@ -297,7 +300,7 @@ const cases: Case[] = [
       actor: 'decoy',
       params: () => null,
       decoy: (d) => `${user(d).name}/access-key`,
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'critical',
       deniedWithoutParameters: true,
       allowedOnly,
@@ -426,7 +429,7 @@ describe.each(['named', 'broad'] as const)(
       const finding = findingSchema.parse(sink.findings[0]);
       expect(finding.actor.arn).toBe(record.userIdentity?.arn);
       expect(finding.actor.type).toBe(record.userIdentity?.type);
-      expect(finding.decoy?.name).toBe(run.spec.decoy(d));
+      expect(finding.resource?.name).toBe(run.spec.decoy(d));
       expect(finding.kind).toBe(run.spec.kind);
       expect(finding.severity).toBe(run.spec.severity);
       expect(finding.region).toBe(run.region);

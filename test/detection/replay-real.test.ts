@@ -20,7 +20,7 @@ describe('replay --decoys on real CloudTrail records', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(findings.map((f) => f.decoy.name).sort()).toEqual([
+    expect(findings.map((f) => f.resource.name).sort()).toEqual([
       '/credentials/stratus-red-team/credentials-17',
       '/credentials/stratus-red-team/credentials-40',
     ]);

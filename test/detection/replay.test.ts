@@ -19,11 +19,11 @@ import { attackerRole, attackerUser, call, DATA, decoyUser } from './records';
 const ours = planDecoys(parseConfig({ naming: { seed: 'ours' } }), {
   account: TEST_ACCOUNT,
   region: 'us-east-1',
-}).decoys;
+}).resources;
 const theirs = planDecoys(parseConfig({ naming: { seed: 'theirs', service: 'ledger' } }), {
   account: '444455556666',
   region: 'us-east-1',
-}).decoys;
+}).resources;
 
 function touchesOf(decoys: typeof ours, start: number, recipientAccountId = TEST_ACCOUNT) {
   const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
@@ -119,20 +119,20 @@ describe('honeytrail replay', () => {
       io,
     );
     const findings = jsonLines(out);
-    expect(findings.map((f) => [f.kind, f.severity, f.decoy.kind, f.count])).toEqual([
-      ['decoy-touch', 'high', 'ssm-parameter', 2],
-      ['decoy-touch', 'high', 's3-object', 1],
-      ['decoy-touch', 'critical', 'iam-access-key', 1],
+    expect(findings.map((f) => [f.kind, f.severity, f.resource.kind, f.count])).toEqual([
+      ['resource-access', 'high', 'ssm-parameter', 2],
+      ['resource-access', 'high', 's3-object', 1],
+      ['resource-access', 'critical', 'iam-access-key', 1],
     ]);
     for (const finding of findings) {
-      expect(ours.map((d) => d.name)).toContain(finding.decoy.name);
+      expect(ours.map((d) => d.name)).toContain(finding.resource.name);
       for (const field of [
         'kind',
         'severity',
         'sourceIp',
         'region',
         'eventNames',
-        'decoy',
+        'resource',
         'count',
         'firstSeen',
         'lastSeen',
@@ -148,7 +148,7 @@ describe('honeytrail replay', () => {
     expect(summary.unreadable).toBe(1);
     const report = err.join('');
     expect(report).toMatch(
-      /^7\d\d records read, \d+ matched by the 7 rules, 3 finding\(s\) for 11 decoys; 1 unreadable/,
+      /^7\d\d records read, \d+ matched by the 9 rules, 3 finding\(s\) for 13 decoys; 1 unreadable/,
     );
     expect(report).toMatch(/unreadable: .*export\.jsonl line 2: /);
   });
@@ -157,9 +157,9 @@ describe('honeytrail replay', () => {
     const { io, out } = capture();
     await replay([dir], { decoys: join(root, 'plan.json'), account: TEST_ACCOUNT, trustedRole: [] }, io);
     const text = out.join('');
-    expect(text).toMatch(/^\[HIGH\] decoy-touch: Decoy ssm-parameter /);
+    expect(text).toMatch(/^\[HIGH\] resource-access: Resource ssm-parameter /);
     expect(text).toContain('2 call(s): GetParameter');
-    expect(text).toMatch(/8 records read, \d+ matched by the 7 rules, 3 finding\(s\)/);
+    expect(text).toMatch(/8 records read, \d+ matched by the 9 rules, 3 finding\(s\)/);
   });
 
   it('the other plan finds the other touches', async () => {
@@ -171,7 +171,7 @@ describe('honeytrail replay', () => {
       io,
     );
     const findings = jsonLines(out);
-    expect(findings.map((f) => f.decoy.name).sort()).toEqual(
+    expect(findings.map((f) => f.resource.name).sort()).toEqual(
       [
         theirs.find((d) => d.kind === 'ssm-parameter')!.name,
         theirs.find((d) => d.kind === 's3-object')!.name,
@@ -205,7 +205,7 @@ describe('a decoy belongs to one account', () => {
     // Still ours wherever the record lands: the decoy key (key ids are unique) and the
     // bucket (bucket names are global; a cross-account reader's copy of the event is
     // recorded in the reader's account).
-    const kinds = jsonLines(out).map((finding) => finding.decoy.kind as string);
+    const kinds = jsonLines(out).map((finding) => finding.resource.kind as string);
     expect(kinds).not.toContain('ssm-parameter');
     expect(kinds.sort()).toEqual(['iam-access-key', 's3-object']);
   });

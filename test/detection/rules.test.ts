@@ -23,7 +23,7 @@ const context: DetectionContext = {
 };
 
 const plan = (raw: unknown = {}) =>
-  planDecoys(parseConfig(raw), { account: TEST_ACCOUNT, region: 'us-east-1' }).decoys;
+  planDecoys(parseConfig(raw), { account: TEST_ACCOUNT, region: 'us-east-1' }).resources;
 
 describe('buildDetectionRules', () => {
   it.each(['named', 'broad'] as const)(
@@ -39,7 +39,7 @@ describe('buildDetectionRules', () => {
         expect(findTells({ name: rule.name, description: rule.description })).toEqual([]);
       }
       expect(new Set(rules.map((r) => r.concern))).toEqual(
-        new Set(['identity', 'parameters', 'keys', 'objects', 'directory', 'tampering']),
+        new Set(['identity', 'parameters', 'keys', 'objects', 'directory', 'secrets', 'tampering']),
       );
     },
   );
@@ -98,9 +98,36 @@ describe('buildDetectionRules', () => {
     expect(identity).toContain(decoys.find((d) => d.kind === 'iam-user')!.arn);
   });
 
+  it('named style watches broadly the kinds named at plant time: all of them, and it is the broad style', () => {
+    const all = ['ssm-parameter', 's3-bucket', 'iam-user', 'secretsmanager-secret'] as const;
+    const broad = buildDetectionRules([], { ...context, style: 'broad' });
+    expect(buildDetectionRules(plan(), { ...context, watchedBroadly: all })).toEqual(broad);
+    expect(buildDetectionRules([], { ...context, style: 'broad', watchedBroadly: all })).toEqual(broad);
+  });
+
+  it('named style lists the kinds the config names, and watches the others broadly', () => {
+    const decoys = plan();
+    const bucket = decoys.find((d) => d.kind === 's3-bucket')!;
+    const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
+    const rules = buildDetectionRules(
+      decoys.filter((d) => d.kind !== 's3-bucket' && d.kind !== 's3-object'),
+      { ...context, watchedBroadly: ['s3-bucket'] },
+    );
+    const text = (concern: string) =>
+      JSON.stringify(rules.filter((r) => r.concern === concern).map((r) => r.pattern));
+    expect(text('objects')).not.toContain(bucket.name);
+    expect(text('objects')).toContain('"exists":true');
+    expect(text('parameters')).toContain(parameter.name);
+  });
+
+  it('broad style watches only the planted kinds', () => {
+    const rules = buildDetectionRules([], { ...context, style: 'broad', watchedBroadly: ['ssm-parameter'] });
+    expect(rules.map((r) => r.concern)).toEqual(['parameters', 'keys', 'tampering', 'tampering']);
+  });
+
   it('leaves out what is not planted', () => {
     const rules = buildDetectionRules(
-      plan({ decoys: { s3: { enabled: false }, iam: { enabled: false } } }),
+      plan({ decoys: { s3: { enabled: false }, iam: { enabled: false }, secrets: { enabled: false } } }),
       context,
     );
     expect(rules.map((r) => r.concern)).toEqual(['parameters', 'keys', 'tampering', 'tampering']);

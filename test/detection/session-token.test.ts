@@ -101,12 +101,12 @@ describe.each(['named', 'broad'] as const)('session credentials of the planted k
     expect(sink.findings).toHaveLength(1);
     const finding = findingSchema.parse(sink.findings[0]);
     expect(finding).toMatchObject({
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'critical',
       eventNames: ['GetSessionToken'],
       outcome: 'allowed',
       actor: { arn: userArn, type: 'IAMUser', accessKeyId: PLANTED_KEY },
-      decoy: { name: `${userName}/access-key` },
+      resource: { name: `${userName}/access-key` },
     });
   });
 
@@ -121,12 +121,12 @@ describe.each(['named', 'broad'] as const)('session credentials of the planted k
     expect(sink.findings).toHaveLength(1);
     const finding = findingSchema.parse(sink.findings[0]);
     expect(finding).toMatchObject({
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'critical',
       eventNames: [run.name],
       outcome: run.name === 'GetCallerIdentity' ? 'allowed' : 'denied',
       actor: { arn: userArn, type: 'IAMUser', accessKeyId: SESSION_KEY },
-      decoy: { name: `${userName}/access-key` },
+      resource: { name: `${userName}/access-key` },
       region: run.region,
     });
   });
@@ -157,7 +157,7 @@ describe.each(['named', 'broad'] as const)('session credentials of the planted k
 });
 
 describe('matching a session by the user, not only by key id', () => {
-  const decoys = planDecoys(parseConfig({}), { account: TEST_ACCOUNT, region: 'us-east-1' }).decoys;
+  const decoys = planDecoys(parseConfig({}), { account: TEST_ACCOUNT, region: 'us-east-1' }).resources;
   const user = decoys.find((d) => d.kind === 'iam-user')!;
   // As the registry knows them: the key with its live and retired ids.
   const registered: KnownDecoy[] = decoys.map((decoy) =>
@@ -191,7 +191,7 @@ describe('matching a session by the user, not only by key id', () => {
     expect(touch).toMatchObject({
       category: 'key-use',
       severity: 'critical',
-      decoy: { kind: 'iam-access-key' },
+      resource: { kind: 'iam-access-key' },
       actor: { arn: user.arn, accessKeyId: SESSION_KEY },
     });
   });

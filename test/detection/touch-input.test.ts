@@ -19,7 +19,7 @@ import { attackerRole, call } from './records';
  * on-failure destination keep the event. A finding is never dated by the clock.
  */
 
-const decoys = planDecoys(parseConfig({}), { account: TEST_ACCOUNT, region: 'us-east-1' }).decoys;
+const decoys = planDecoys(parseConfig({}), { account: TEST_ACCOUNT, region: 'us-east-1' }).resources;
 const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
 const settings = {
   context: {
@@ -55,7 +55,7 @@ function handler() {
   const sink = new MemorySink();
   const fn = touchHandler({
     settings,
-    loadDecoys: async () => decoys,
+    loadResources: async () => decoys,
     store,
     sink,
     now: () => NOW,

@@ -21,7 +21,7 @@ import { TEST_ACCOUNT } from '../helpers/app';
 import { attackerRole, attackerUser, call, decoyUser } from './records';
 
 const config = parseConfig({});
-const decoys = planDecoys(config, { account: TEST_ACCOUNT, region: 'us-east-1' }).decoys;
+const decoys = planDecoys(config, { account: TEST_ACCOUNT, region: 'us-east-1' }).resources;
 const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
 const other = decoys.filter((d) => d.kind === 'ssm-parameter')[1]!;
 const user = decoys.find((d) => d.kind === 'iam-user')!;
@@ -117,7 +117,7 @@ describe('dedupe: the same actor and decoy within the window is one finding with
       read(parameter.name, minutes(T0, 1), attackerUser()),
       read(other.name, minutes(T0, 2)),
     ]);
-    expect((sink as MemorySink).findings.map((f) => [f.actor.arn, f.decoy?.name])).toEqual([
+    expect((sink as MemorySink).findings.map((f) => [f.actor.arn, f.resource?.name])).toEqual([
       [attackerRole().arn, parameter.name],
       [attackerUser().arn, parameter.name],
       [attackerRole().arn, other.name],
@@ -246,7 +246,7 @@ describe('the touch function: boundary, metrics, nothing lost', () => {
     const store = new MemoryTouchStore();
     const fn = touchHandler({
       settings: settings(),
-      loadDecoys: async () => decoys,
+      loadResources: async () => decoys,
       store,
       sink,
       now: () => Date.parse(T0),
@@ -256,13 +256,34 @@ describe('the touch function: boundary, metrics, nothing lost', () => {
     return { fn, counted, errors, store, sink };
   }
 
+  it('logs the same line for a touch and for an unrelated call, naming no resource', async () => {
+    const lines: unknown[] = [];
+    const fn = touchHandler({
+      settings: settings(),
+      loadResources: async () => decoys,
+      store: new MemoryTouchStore(),
+      sink: new MemorySink(),
+      now: () => Date.parse(T0),
+      count: () => {},
+      logger: { info: (...args: unknown[]) => void lines.push(args), warn: () => {}, error: () => {} },
+    });
+    const touched = await fn(toEnvelope(read(parameter.name, T0)));
+    const unrelated = await fn(toEnvelope(read('/prod/payments/unrelated', T0)));
+    expect(touched.touches).toHaveLength(1);
+    expect(unrelated.touches).toHaveLength(0);
+    const [first, second] = lines as [string, Record<string, unknown>][][];
+    expect(first![0]).toBe(second![0]);
+    expect(Object.keys(first![1]!)).toEqual(Object.keys(second![1]!));
+    expect(JSON.stringify(lines)).not.toContain(parameter.name);
+  });
+
   it('an EventBridge envelope of a touch gives a finding that matches the one schema', async () => {
     const { fn, sink } = handler();
     const result = await fn(toEnvelope(read(parameter.name, T0)));
     expect(result.touches).toEqual([
       expect.objectContaining({
         result: 'alerted',
-        decoy: `ssm-parameter:${parameter.name}`,
+        resource: `ssm-parameter:${parameter.name}`,
         severity: 'high',
       }),
     ]);

@@ -17,7 +17,7 @@ const key: DecoyKey = {
   accessKeyId: 'AKIAQ3EGWSXRLIVE0001',
   userName: 'payments-etl',
   userArn: 'arn:aws:iam::111122223333:user/payments-etl',
-  decoyName: 'payments-etl/access-key',
+  resourceName: 'payments-etl/access-key',
 };
 const NOW = Date.UTC(2024, 7, 1, 16);
 const MIN = 60_000;
@@ -51,7 +51,7 @@ describe('unlogged use: IAM saw the key used, CloudTrail showed nothing', () => 
       region: 'eu-central-1',
       eventNames: ['sts:unlogged'],
       actor: { arn: key.userArn, accessKeyId: key.accessKeyId },
-      decoy: { kind: 'iam-access-key', name: key.decoyName },
+      resource: { kind: 'iam-access-key', name: key.resourceName },
     });
   });
 
@@ -142,11 +142,11 @@ describe('decoyKeys', () => {
     const view: RegistryView = {
       plantedAt: 'x',
       updatedAt: 'x',
-      decoys: [
+      resources: [
         { kind: 'iam-user', name: 'payments-etl', arn: key.userArn },
         {
           kind: 'iam-access-key',
-          name: key.decoyName,
+          name: key.resourceName,
           arn: key.userArn,
           accessKeyIds: [key.accessKeyId],
           retiredAccessKeyIds: ['AKIAOLD'],

@@ -49,7 +49,7 @@ describe('honeytrail drill (offline)', () => {
     expect(kpis.benignActedOn).toBe(0);
     expect(kpis.actionsExecuted).toBe(0);
     expect(kpis.passed).toBe(true);
-    expect(kpis.findings['decoy-touch']).toBeGreaterThanOrEqual(4);
+    expect(kpis.findings['resource-access']).toBeGreaterThanOrEqual(4);
     expect(kpis.findings.tamper).toBeGreaterThanOrEqual(1);
     expect(kpis.findings.anomaly).toBeGreaterThanOrEqual(1);
     for (const latency of [kpis.recordToFindingMs, kpis.findingToContainmentMs]) {
@@ -59,7 +59,7 @@ describe('honeytrail drill (offline)', () => {
 
     // The timeline tells the story: the .env read, the planted key, the trail.
     expect(out).toMatch(/s3:GetObject: reads the \.env file {2}-> [0-9a-f]{8}/);
-    expect(out).toMatch(/finding [0-9a-f]{8} decoy-touch critical: Decoy access key used/);
+    expect(out).toMatch(/finding [0-9a-f]{8} resource-access critical: Reserved access key used/);
     expect(out).toMatch(
       /finding [0-9a-f]{8} tamper critical: Trail .* tampered with \(cloudtrail:StopLogging\)/,
     );
@@ -72,19 +72,23 @@ describe('honeytrail drill (offline)', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!docs)/i);
   });
 
-  it('fails when a synthesized rule pattern no longer matches a decoy (the parameter names changed)', async () => {
+  it('fails when a synthesized rule pattern no longer matches a decoy (the SSM source changed)', async () => {
+    // The patterns name no decoy (names are chosen at plant time): break the service they match instead.
     const renamed = new Map<string, string>();
     const breakParameterPatterns: DrillHooks['alterTemplates'] = (stacks: StackTemplate[]) => {
       for (const stack of stacks) {
         for (const resource of Object.values(stack.template.Resources ?? {})) {
           if (resource.Type !== 'AWS::Events::Rule' || !resource.Properties?.EventPattern) continue;
           const text = JSON.stringify(resource.Properties.EventPattern);
-          // Every parameter name the patterns list (in names, ARNs and encryption contexts) changes.
-          const broken = text.replace(/\/prod\/[a-z-]+\/([a-z-]+)/g, (name) => {
-            renamed.set(name, `${name}-old`);
-            return `${name}-old`;
-          });
-          resource.Properties.EventPattern = JSON.parse(broken);
+          const broken = JSON.parse(
+            text.replace(/ssm\.amazonaws\.com/g, (source) => {
+              renamed.set(source, 'ssm.example.com');
+              return 'ssm.example.com';
+            }),
+          ) as Record<string, unknown>;
+          // The rule for any call signed by a user key no longer takes SSM calls either.
+          if (!broken.source) broken.source = [{ 'anything-but': ['aws.ssm'] }];
+          resource.Properties.EventPattern = broken;
         }
       }
     };
@@ -168,7 +172,9 @@ describe('honeytrail drill (offline)', () => {
     expect(mumbai!.missReason).toBe('no rule is deployed in ap-south-1');
     expect(result.kpis.missedTouches).toBe(1);
     expect(result.failures[0]).toMatch(
-      /step 15 ec2:DescribeInstances in ap-south-1 \(no rule is deployed in ap-south-1\)/,
+      new RegExp(
+        `step ${result.steps.length - 1} ec2:DescribeInstances in ap-south-1 \\(no rule is deployed in ap-south-1\\)`,
+      ),
     );
   });
 

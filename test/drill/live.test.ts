@@ -181,8 +181,17 @@ describe('live drill: refusals (nothing is created)', () => {
 
   it('refuses when the deployed response is not in dry-run and would act automatically', async () => {
     deployedStack({ policy: { dryRun: false } });
+    const decoys = planDecoys(parseConfig({}), { account: ACCOUNT, region: REGION }).resources;
+    await expect(runLiveDrill({ config: parseConfig({}), ...fast, decoys })).rejects.toThrow(
+      /the response is not in dry-run: rule #0 \(resource-access >= high: auto\) would deactivate access key .* pass --allow-containment/,
+    );
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses without the planted decoys when the template carries no plan (names are chosen at plant time)', async () => {
+    deployedStack();
     await expect(runLiveDrill({ config: parseConfig({}), ...fast })).rejects.toThrow(
-      /the response is not in dry-run: rule #0 \(decoy-touch >= high: auto\) would deactivate access key .* pass --allow-containment/,
+      /kept only in the registry: pass the planted decoys \(--decoys FILE/,
     );
     expect(iam.calls()).toHaveLength(0);
   });
@@ -204,7 +213,7 @@ describe('live drill: a run against mocked AWS', () => {
     account: ACCOUNT,
     region: REGION,
   });
-  const decoys = planted.decoys;
+  const decoys = planted.resources;
 
   function mockUser() {
     iam.on(CreateUserCommand).resolves({});
@@ -253,8 +262,8 @@ describe('live drill: a run against mocked AWS', () => {
       decoy,
     });
     const executions = [
-      execution('a1a1a1a1a1a1', 'decoy-touch', { kind: 'ssm-parameter', name: parameter.name }),
-      execution('b2b2b2b2b2b2', 'decoy-touch', { kind: 's3-object', name: object.name }),
+      execution('a1a1a1a1a1a1', 'resource-access', { kind: 'ssm-parameter', name: parameter.name }),
+      execution('b2b2b2b2b2b2', 'resource-access', { kind: 's3-object', name: object.name }),
       execution('c3c3c3c3c3c3', 'tamper', { kind: 'trail', name: 'platform-shared-services-audit' }),
     ];
     sfn
@@ -281,7 +290,7 @@ describe('live drill: a run against mocked AWS', () => {
             actor: { arn: userArn, type: 'IAMUser', accessKeyId: 'AKIAPROBEPROBEPROBE0' },
             region: REGION,
             eventNames: ['x'],
-            decoy: e.decoy,
+            resource: e.decoy,
             firstSeen: now.toISOString(),
             lastSeen: now.toISOString(),
             count: 1,
@@ -325,7 +334,7 @@ describe('live drill: a run against mocked AWS', () => {
         $metadata: { httpStatusCode: 409 },
       }),
     );
-    await expect(runLiveDrill({ config, ...fast })).rejects.toThrow(LimitExceededException);
+    await expect(runLiveDrill({ config, ...fast, decoys })).rejects.toThrow(LimitExceededException);
     expect(iam.commandCalls(DeleteUserPolicyCommand)).toHaveLength(1);
     expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
   });
@@ -337,7 +346,7 @@ describe('live drill: a run against mocked AWS', () => {
     s3.on(GetObjectCommand).resolves({});
     cloudtrail.on(StopLoggingCommand).resolves({});
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
-    const result = await runLiveDrill({ config, ...fast, timeoutMs: 20 });
+    const result = await runLiveDrill({ config, ...fast, timeoutMs: 20, decoys });
     expect(result.missedTouches).toBe(3);
     expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
   });

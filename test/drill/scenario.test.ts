@@ -20,7 +20,7 @@ const world: DrillWorld = {
   account: ACCOUNT,
   homeRegion: 'us-east-1',
   partition: 'aws',
-  decoys: planDecoys(config, { account: ACCOUNT, region: 'us-east-1' }).decoys.map((d) =>
+  decoys: planDecoys(config, { account: ACCOUNT, region: 'us-east-1' }).resources.map((d) =>
     d.kind === 'iam-access-key' ? { ...d, accessKeyId: 'AKIAPLANTEDPLANTED00' } : d,
   ),
   plantedKeyId: 'AKIAPLANTEDPLANTED00',

@@ -5,7 +5,7 @@ import { findingMessage } from '../../layers/findings/publish';
 const finding: Finding = {
   schemaVersion: FINDING_SCHEMA_VERSION,
   id: '0123456789abcdef0123456789abcdef',
-  kind: 'decoy-touch',
+  kind: 'resource-access',
   severity: 'high',
   title: 'Decoy ssm-parameter /prod/payments/db-password read',
   actor: { arn: 'arn:aws:iam::111122223333:user/alice', type: 'IAMUser' },
@@ -26,7 +26,7 @@ describe('finding mail', () => {
     const lines = body.split('\n');
     expect(lines[0]).toBe(finding.title);
     expect(lines[1]).toBe('');
-    expect(lines[2]).toBe('Kind:        decoy-touch');
+    expect(lines[2]).toBe('Kind:        resource-access');
     expect(body).not.toMatch(/Access key:|Source IP:|Score:/);
     expect(body).toContain(`Finding id:  ${finding.id}\n\n{`);
   });

@@ -33,7 +33,7 @@ describe('model file', () => {
   it('writes the header fields and keeps meta on a second write', () => {
     const file = serializeModel(parseModel(throughJson(serializeModel(model, meta))));
     expect(file).toMatchObject({
-      format: 'honeytrail-forest',
+      format: 'isolation-forest',
       version: 1,
       features: satellite.featureNames,
       sampleSize: 256,
@@ -53,7 +53,7 @@ describe('model file', () => {
   const nodes = good.nodes as Record<string, string>;
   it.each<[string, unknown, RegExp]>([
     ['not an object', 'hello', /expected object/],
-    ['another format', { ...good, format: 'onnx' }, /format must be "honeytrail-forest"/],
+    ['another format', { ...good, format: 'onnx' }, /format must be "isolation-forest"/],
     ['another version', { ...good, version: 2 }, /unsupported model file version 2/],
     ['a missing field', { ...good, trees: undefined }, /trees is missing/],
     ['a missing array', { ...good, nodes: { ...nodes, leafSize: undefined } }, /nodes.leafSize is missing/],

@@ -159,7 +159,7 @@ describe('central bus policy (simulated)', () => {
   });
 
   it('denies a batch that hides one finding among other events', async () => {
-    const batch = [{ source: 'com.example.orders', detailType: 'Order Placed' }, finding('decoy-touch')];
+    const batch = [{ source: 'com.example.orders', detailType: 'Order Placed' }, finding('resource-access')];
     expect(await putEvents(admin, batch)).toBe('ExplicitlyDenied');
   });
 
@@ -173,7 +173,7 @@ describe('central bus policy (simulated)', () => {
   });
 
   it('lets each detector role publish findings, by its own identity policy', async () => {
-    expect(await putEvents(roles.get('touch')!, [finding('decoy-touch')])).toBe('Allowed');
+    expect(await putEvents(roles.get('touch')!, [finding('resource-access')])).toBe('Allowed');
     expect(await putEvents(roles.get('touch')!, [finding('tamper')])).toBe('Allowed');
     expect(await putEvents(roles.get('unlogged-use')!, [finding('unlogged-use')])).toBe('Allowed');
     expect(await putEvents(roles.get('score')!, [finding('anomaly')])).toBe('Allowed');
@@ -181,7 +181,7 @@ describe('central bus policy (simulated)', () => {
 
   it('gives no other role of the stack a way to publish a finding', async () => {
     for (const name of ['intake', 'ledger', 'regional forwarding'])
-      expect(await putEvents(roles.get(name)!, [finding('decoy-touch')]), name).not.toBe('Allowed');
+      expect(await putEvents(roles.get(name)!, [finding('resource-access')]), name).not.toBe('Allowed');
   });
 
   it('still lets the regional forwarding role deliver CloudTrail events (aws.* sources)', async () => {

@@ -1,9 +1,11 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { detectionContext, ROUTE_STATE } from '../../infra/constructs/event-routing';
 import { centralBusName } from '../../layers/config/names';
 import { allRegions, type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
-import { planDecoys } from '../../layers/decoys/catalogue';
+import { explicitPlan, planDecoys } from '../../layers/decoys/catalogue';
 import { buildDetectionRules } from '../../layers/detection/rules';
 import { findTells } from '../../layers/stealth/tells';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
@@ -15,6 +17,13 @@ const CONFIG: HoneytrailConfigInput = {
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
+/** Names set in the config: the only ones a synthesized (named) rule can know. */
+const EXPLICIT: HoneytrailConfigInput['decoys'] = {
+  ssm: { parameters: [{ name: '/prod/billing/db-password', format: 'password' }] },
+  s3: { bucketName: 'billing-exports-{account}-{region}' },
+  iam: { userName: 'billing-export' },
+};
+
 /** The routing's rules: all of a regional stack's, the EventRouting construct's in the main stack. */
 function rulesOf(resources: Resources, main = false) {
   return Object.entries(resources).filter(
@@ -24,20 +33,21 @@ function rulesOf(resources: Resources, main = false) {
 
 describe('the synthesized patterns are exactly buildDetectionRules for the configured decoys', () => {
   it.each(['named', 'broad'] as const)('%s rules, central bus and home forwarding', (ruleStyle) => {
-    const built = synthApp({ ...CONFIG, detection: { ruleStyle } });
+    const built = synthApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
     const { main, config } = built;
     // Independently of the construct: the catalogue's plan and the stack's own resources.
-    const decoys = planDecoys(config, {
-      account: main.account,
-      region: main.region,
-      partition: main.partition,
-    }).decoys;
+    // Broad rules are built from no decoy and without the key (they name neither).
+    const named = ruleStyle === 'named';
+    const decoys = named
+      ? explicitPlan(config, { account: main.account, region: main.region, partition: main.partition })
+          .resources
+      : [];
     const context = detectionContext(config, {
       busName: centralBusName(config),
       trailName: main.trail.trailName,
       trailArn: main.trail.trailArn,
       planterRoleArn: main.decoys.plantFunction.role.roleArn,
-      keyArn: main.decoys.key.keyArn,
+      ...(named ? { keyArn: main.decoys.key.keyArn } : {}),
     });
     const expected = main.resolve(
       buildDetectionRules(decoys, context).map((r) => ({ Name: r.name, EventPattern: r.pattern })),
@@ -53,24 +63,42 @@ describe('the synthesized patterns are exactly buildDetectionRules for the confi
     });
     expect(central.map(shape)).toEqual(expected);
     expect(forwarding.map(shape)).toEqual(expected);
-  });
-
-  it('the regional stacks deploy the same builder output (without the home-stack ARNs)', () => {
-    const built = synthApp(CONFIG);
-    for (const stack of built.regional) {
-      const decoys = planDecoys(built.config, {
-        account: stack.account,
-        region: built.config.homeRegion,
-        partition: stack.partition,
-      }).decoys;
-      const expected = stack.resolve(buildDetectionRules(decoys, stack.context).map((r) => r.pattern));
-      const patterns = rulesOf(Template.fromStack(stack).toJSON().Resources as Resources).map(
-        ([, r]) => r.Properties.EventPattern,
-      );
-      expect(patterns).toEqual(expected);
-      expect(stack.context.planterRoleArn).toBeUndefined();
+    // Named rules list what the config names; broad rules name nothing at all.
+    const text = JSON.stringify(central.map(shape));
+    for (const name of ['/prod/billing/db-password', 'billing-export', 'billing-exports-']) {
+      if (named) expect(text).toContain(name);
+      else expect(text).not.toContain(name);
     }
   });
+
+  it('named rules without names in the config watch every kind broadly: the broad patterns, no name', () => {
+    const patterns = (ruleStyle: 'named' | 'broad') =>
+      synthApp({ ...CONFIG, detection: { ruleStyle } }).regional[0]!.rules.map((r) => r.pattern);
+    expect(patterns('named')).toEqual(patterns('broad'));
+  });
+
+  it.each(['named', 'broad'] as const)(
+    '%s: the regional stacks deploy the same builder output (without the home-stack ARNs)',
+    (ruleStyle) => {
+      const built = synthApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
+      for (const stack of built.regional) {
+        const decoys =
+          ruleStyle === 'named'
+            ? explicitPlan(built.config, {
+                account: stack.account,
+                region: built.config.homeRegion,
+                partition: stack.partition,
+              }).resources
+            : [];
+        const expected = stack.resolve(buildDetectionRules(decoys, stack.context).map((r) => r.pattern));
+        const patterns = rulesOf(Template.fromStack(stack).toJSON().Resources as Resources).map(
+          ([, r]) => r.Properties.EventPattern,
+        );
+        expect(patterns).toEqual(expected);
+        expect(stack.context.planterRoleArn).toBeUndefined();
+      }
+    },
+  );
 });
 
 describe('routing', () => {
@@ -149,7 +177,7 @@ describe('routing', () => {
       expect(JSON.stringify(statement.Condition)).toContain('aws:SourceArn');
   });
 
-  it('the credential report reads last use of the planted user only, on the configured schedule', () => {
+  it('the credential report reads last use of every user (naming none), on the configured schedule', () => {
     const template = built.template();
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     const policies = template.findResources('AWS::IAM::Policy', {
@@ -167,7 +195,18 @@ describe('routing', () => {
     const statement = policy!.Properties.PolicyDocument.Statement.find((s) =>
       JSON.stringify(s.Action).includes('GetAccessKeyLastUsed'),
     )!;
-    expect(JSON.stringify(statement.Resource)).toMatch(/:iam::111122223333:user\/[a-z-]+"/);
+    expect(JSON.stringify(statement.Resource)).toMatch(/:iam::111122223333:user\/\*"\]\]\}$/);
+  });
+
+  it('the touch function environment names no decoy, not even the parameters key', () => {
+    const template = built.template();
+    const functions = template.findResources('AWS::Lambda::Function');
+    const router = Object.entries(functions).find(([id]) => id.startsWith('EventRoutingRouter'));
+    const variables = (router![1] as { Properties: { Environment: { Variables: Record<string, unknown> } } })
+      .Properties.Environment.Variables;
+    expect(Object.keys(variables)).not.toContain('KEY_ARN');
+    const keyId = built.main.getLogicalId(built.main.decoys.key.node.defaultChild as CfnElement);
+    expect(JSON.stringify(variables)).not.toContain(keyId);
   });
 
   it('Security Hub import is granted only when configured', () => {
@@ -200,5 +239,93 @@ describe('stealth and cdk-nag', () => {
       { nag: true },
     );
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('the trail names no bucket; the planter completes its selectors', () => {
+  type TrailProps = { AdvancedEventSelectors: unknown; S3BucketName: { Ref: string } };
+  const trailOf = (template: Template) =>
+    (Object.values(template.findResources('AWS::CloudTrail::Trail')) as { Properties: TrailProps }[])[0]!
+      .Properties;
+  /** A role given what the planter gets, and the statements it ends up with. */
+  const grantedTo = (built: ReturnType<typeof synthApp>) => {
+    const probe = new iam.Role(built.main, 'SelectorProbe', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    built.main.trail.allowSelectorUpdates(probe);
+    const policies = built.template().findResources('AWS::IAM::Policy');
+    return Object.values(policies)
+      .filter((p) =>
+        JSON.stringify(p).includes(built.main.getLogicalId(probe.node.defaultChild as CfnElement)),
+      )
+      .flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })
+            .Properties.PolicyDocument.Statement,
+      );
+  };
+
+  it('planted-bucket (default): management events only in the template, and no decoy name', () => {
+    const built = synthApp(CONFIG);
+    const trail = trailOf(built.template());
+    expect(trail.AdvancedEventSelectors).toEqual([
+      { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+    ]);
+    expect(built.main.trail.plantTimeSelectors).toBe(true);
+    expect(built.main.trail.resource).toBeDefined();
+    const text = JSON.stringify(trail);
+    for (const decoy of planDecoys(built.config, { account: TEST_ACCOUNT, region: 'eu-west-1' }).resources) {
+      expect(text).not.toContain(decoy.name);
+    }
+  });
+
+  it('planted-bucket: the planter may get and put the selectors of this trail, and nothing else', () => {
+    const built = synthApp(CONFIG);
+    const statements = grantedTo(built);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.Action).toEqual(['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors']);
+    expect(built.main.resolve(statements[0]!.Resource)).toEqual(
+      built.main.resolve(built.main.trail.trailArn),
+    );
+    expect(JSON.stringify(statements[0]!.Resource)).toContain(':trail/platform-shared-services');
+  });
+
+  it('all-buckets: every bucket but the trail own in the template, no selector left to the planter', () => {
+    const built = synthApp({ ...CONFIG, trail: { dataEvents: 'all-buckets' } });
+    const statements = grantedTo(built);
+    const trail = trailOf(built.template());
+    expect(trail.AdvancedEventSelectors).toEqual([
+      { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+      {
+        Name: 'Object activity',
+        FieldSelectors: [
+          { Field: 'eventCategory', Equals: ['Data'] },
+          { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+          {
+            Field: 'resources.ARN',
+            NotStartsWith: [
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', trail.S3BucketName, '/']] },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(built.main.trail.plantTimeSelectors).toBe(false);
+    expect(statements).toEqual([]);
+  });
+
+  it('without a bucket decoy, or with an existing trail, the planter never touches the selectors', () => {
+    const withoutBucket = synthApp({ ...CONFIG, decoys: { s3: { enabled: false } } });
+    expect(withoutBucket.main.trail.plantTimeSelectors).toBe(false);
+    expect(trailOf(withoutBucket.template()).AdvancedEventSelectors).toHaveLength(1);
+    const existing = synthApp({
+      ...CONFIG,
+      trail: {
+        mode: 'existing',
+        existingTrailArn: `arn:aws:cloudtrail:eu-west-1:${TEST_ACCOUNT}:trail/org-audit`,
+      },
+    });
+    expect(existing.main.trail.plantTimeSelectors).toBe(false);
+    expect(existing.main.trail.resource).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { CfnElement } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_READ_ACTIONS, STATE_WRITE_ACTIONS } from '../../infra/constructs/state-store';
 import type { HoneytrailConfigInput } from '../../layers/config/schema';
-import { bucketPolicyDocument, userPolicyDocument } from '../../layers/decoys/content';
+import { bucketPolicyDocument, userPolicyDocument, userPolicyName } from '../../layers/decoys/content';
 import { IntrinsicResolver, type StackTemplate } from '../../layers/drill/template';
 import { quarantinePolicyArn } from '../../layers/response/plan';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
@@ -43,7 +44,7 @@ interface Request {
   resource: string;
   identityPolicies: PolicyDocument[];
   resourcePolicy?: PolicyDocument;
-  context?: Record<string, string>;
+  context?: Record<string, string | string[]>;
 }
 
 async function decide(request: Request): Promise<Decision> {
@@ -102,9 +103,21 @@ interface Role {
 
 let stacks: StackTemplate[];
 let roles: Role[];
-let decoyUserName: string;
-let decoyBucket: string;
-let decoyParameterArn: string;
+/**
+ * Decoy names are chosen at plant time (naming.ts), so the template has none:
+ * sample names stand in, shaped as the planter's.
+ */
+const decoyUserName = 'payments-backup-agent';
+const decoyBucket = 'payments-prod-db-backups';
+const decoyParameterArn = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/payments/db-password`;
+const decoyParameterArns = [
+  decoyParameterArn,
+  `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/payments/database-url`,
+  `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/payments/stripe-secret-key`,
+];
+const decoyKeyAlias = 'alias/payments-prod';
+let decoyKeyArn: string;
+let decoyKeyPolicy: PolicyDocument;
 let tableArn: string;
 let tablePolicy: PolicyDocument;
 
@@ -144,16 +157,15 @@ beforeAll(() => {
     template: s.template,
   }));
   roles = stacks.flatMap(rolesOf);
-  const decoy = (kind: string) => {
-    const found = built.main.plan.decoys.find((d) => d.kind === kind);
-    if (!found) throw new Error(`no ${kind} decoy in the plan`);
-    return found;
-  };
-  decoyUserName = decoy('iam-user').name;
-  decoyBucket = decoy('s3-bucket').name;
-  decoyParameterArn = decoy('ssm-parameter').arn;
   const main = stacks.find((s) => s.stackName === built.main.stackName) as StackTemplate;
   const resolver = new IntrinsicResolver(main);
+  // The decoys' own key: the parameters' key, a stack resource (its key policy decides with IAM).
+  const keyId = built.main.getLogicalId(built.main.decoys.key.node.defaultChild as CfnElement);
+  decoyKeyArn = String(resolver.getAtt(keyId, 'Arn'));
+  decoyKeyPolicy = resolver.resolve(
+    main.template.Resources?.[keyId]?.Properties?.KeyPolicy,
+    keyId,
+  ) as PolicyDocument;
   const table = Object.entries(main.template.Resources ?? {}).find(
     ([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable',
   );
@@ -191,9 +203,15 @@ const onUsers = (action: string) => /User|AccessKey|LoginProfile/.test(action);
 
 /** The context an Attach/Detach needs so the quarantine-only Deny is not what decides. */
 function contextFor(action: string): Record<string, string> | undefined {
+  // Every target carries the ownership tag the planter's ABAC conditions on (decoy-fleet.ts),
+  // as IaC-managed principals do: the tag never opens a protected principal.
+  const tagged = {
+    'aws:ResourceTag/managed-by': 'secret-rotation',
+    'aws:RequestTag/managed-by': 'secret-rotation',
+  };
   return /^iam:(Attach|Detach)(User|Role)Policy$/.test(action)
-    ? { 'iam:PolicyARN': quarantinePolicyArn('aws') }
-    : undefined;
+    ? { 'iam:PolicyARN': quarantinePolicyArn('aws'), ...tagged }
+    : tagged;
 }
 
 /** Roles that hold an IAM write on any user or role of the account (the principal is known at run time). */
@@ -292,6 +310,45 @@ describe('the response cannot change a protected principal', () => {
     expect(allowed.unexpected).toEqual([]);
     expect(denied.total).toBeGreaterThan(100);
     expect(allowed.total).toBeGreaterThan(10);
+  });
+
+  it('the planter may re-set policies and tags on what carries its tag, and nothing untagged', async () => {
+    // The planter role: the one that creates users (decoy-fleet.ts).
+    const planter = roles.find((role) =>
+      role.policies
+        .flatMap(statementsOf)
+        .some((st: PolicyStatement) => st.Effect === 'Allow' && listOf(st.Action).includes('iam:CreateUser')),
+    ) as Role;
+    expect(planter).toBeDefined();
+    const tally = new Tally('the planter role');
+    const user = iamArn('user/ledger-etl');
+    const parameter = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/ledger/db-password`;
+    const ask = (action: string, resource: string, context: Record<string, string>) =>
+      decide({ principal: planter.arn, action, resource, identityPolicies: planter.policies, context });
+    const owned = {
+      'aws:ResourceTag/managed-by': 'secret-rotation',
+      'aws:RequestTag/managed-by': 'secret-rotation',
+    };
+    // The policy swap (put the read policy, delete the earlier force-MFA one) and the re-tag.
+    for (const action of ['iam:PutUserPolicy', 'iam:ListUserPolicies', 'iam:DeleteUserPolicy', 'iam:TagUser'])
+      tally.record(await ask(action, user, owned), 'Allowed', `${action} on a tagged user`);
+    for (const action of ['iam:PutUserPolicy', 'iam:DeleteUserPolicy'])
+      tally.record(await ask(action, user, {}), 'Denied', `${action} on an untagged user`);
+    tally.record(
+      await ask('ssm:AddTagsToResource', parameter, {
+        'ssm:resourceTag/managed-by': 'secret-rotation',
+        'aws:RequestTag/managed-by': 'secret-rotation',
+      }),
+      'Allowed',
+      'ssm:AddTagsToResource on a tagged parameter',
+    );
+    tally.record(
+      await ask('ssm:PutParameter', parameter, {}),
+      'Denied',
+      'ssm:PutParameter on an untagged parameter',
+    );
+    console.log(tally.summary('policy and tag writes on tagged and untagged decoy-shaped names'));
+    expect(tally.unexpected).toEqual([]);
   });
 
   it('no role of any stack can change a protected principal with any IAM write', async () => {
@@ -397,12 +454,8 @@ function valuableCalls(): { action: string; resource: string }[] {
   ];
 }
 
-/**
- * The calls the decoy user's policy deliberately leaves out of its Deny (MFA
- * self-service, shaped as AWS's "force MFA" example). Nothing grants them, so they
- * are implicitly denied too; the key can do nothing.
- */
-const MFA_SELF_SERVICE = [
+/** Calls a key's holder tries on itself first (who am I, can I add MFA): nothing grants them. */
+const SELF_SERVICE = [
   { action: 'iam:GetUser', resource: 'self' },
   { action: 'iam:ListMFADevices', resource: 'self' },
   { action: 'iam:EnableMFADevice', resource: 'self' },
@@ -415,24 +468,125 @@ const MFA_SELF_SERVICE = [
  * Not evaluated here: sts:GetCallerIdentity and sts:GetSessionToken need no
  * permission and no policy can deny them (AWS: "No permissions are required to
  * perform this operation"); a decoy key always authenticates and can mint session
- * credentials that carry its identity and its denies. Detection counts on that.
+ * credentials that carry its identity and its permissions. Detection counts on
+ * that: any call signed by the key, allowed or denied, is a critical touch.
  */
 const ALWAYS_WORKS = ['sts:GetCallerIdentity', 'sts:GetSessionToken'];
 
-describe('the decoy user can do nothing of value', () => {
-  it('every sampled call is denied, with and without MFA', async () => {
+/**
+ * The reads the posture grants on purpose, on the planted resources only: a
+ * service user that can do nothing reads as "disabled or trap"; one that reads its
+ * backups and its parameters reads as a service user. All of it is planted.
+ */
+function deliberateReads(): {
+  action: string;
+  resource: string;
+  context?: Record<string, string | string[]>;
+}[] {
+  const bucket = `arn:aws:s3:::${decoyBucket}`;
+  const viaSsm = { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com', 'kms:ResourceAliases': [decoyKeyAlias] };
+  return [
+    { action: 's3:GetObject', resource: `${bucket}/terraform.tfstate` },
+    { action: 's3:ListBucket', resource: bucket },
+    { action: 's3:GetBucketLocation', resource: bucket },
+    ...decoyParameterArns.flatMap((arn) => [
+      { action: 'ssm:GetParameter', resource: arn },
+      { action: 'ssm:GetParameters', resource: arn },
+    ]),
+    { action: 'kms:Decrypt', resource: decoyKeyArn, context: viaSsm },
+  ];
+}
+
+/** The same reads one step off the decoys: another bucket, a real parameter beside them, another key, KMS directly. */
+function besideTheDecoys(): {
+  action: string;
+  resource: string;
+  context?: Record<string, string | string[]>;
+}[] {
+  const other = 'arn:aws:s3:::payments-prod-db-backups-replica';
+  const sibling = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/payments/api-signing-secret`;
+  const otherKey = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d`;
+  return [
+    { action: 's3:GetObject', resource: `${other}/db/payments-prod-full.sql` },
+    { action: 's3:ListBucket', resource: other },
+    { action: 'ssm:GetParameter', resource: sibling },
+    { action: 'ssm:GetParameters', resource: sibling },
+    {
+      action: 'ssm:GetParametersByPath',
+      resource: `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/prod/payments`,
+    },
+    { action: 'ssm:GetParameterHistory', resource: decoyParameterArn },
+    {
+      action: 'kms:Decrypt',
+      resource: otherKey,
+      context: {
+        'kms:ViaService': 'ssm.us-east-1.amazonaws.com',
+        'kms:ResourceAliases': ['alias/prod-secrets'],
+      },
+    },
+    // The decoys' key outside SSM: a direct Decrypt of anything else it ever encrypted.
+    { action: 'kms:Decrypt', resource: decoyKeyArn, context: { 'kms:ResourceAliases': [decoyKeyAlias] } },
+    {
+      action: 'kms:Decrypt',
+      resource: decoyKeyArn,
+      context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com', 'kms:ResourceAliases': [decoyKeyAlias] },
+    },
+    {
+      action: 'kms:Encrypt',
+      resource: decoyKeyArn,
+      context: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' },
+    },
+    { action: 's3:PutObject', resource: `arn:aws:s3:::${decoyBucket}/db/payments-prod-full.sql` },
+    { action: 's3:DeleteObject', resource: `arn:aws:s3:::${decoyBucket}/terraform.tfstate` },
+    { action: 'ssm:PutParameter', resource: decoyParameterArn },
+  ];
+}
+
+describe('the decoy user reads only what was planted for it', () => {
+  it('every valuable call is denied except the reads the posture grants, and those only on the decoys', async () => {
     const user = iamArn(`user/${decoyUserName}`);
-    const policy = JSON.parse(userPolicyDocument()) as PolicyDocument;
+    const input = {
+      partition: 'aws',
+      service: 'payments',
+      bucketName: decoyBucket,
+      parameterArns: decoyParameterArns,
+      key: { alias: decoyKeyAlias, region: 'us-east-1', account: ACCOUNT },
+    };
+    expect(userPolicyName(input)).toBe('payments-backup-read');
+    const policy = JSON.parse(userPolicyDocument(input)) as PolicyDocument;
     const bucketPolicy = JSON.parse(bucketPolicyDocument(decoyBucket, 'aws')) as PolicyDocument;
     const tally = new Tally('decoy user');
-    const calls = [
-      ...valuableCalls(),
-      ...MFA_SELF_SERVICE.map((c) => ({ ...c, resource: c.resource === 'self' ? user : c.resource })),
+    const granted = deliberateReads();
+    const key = (c: { action: string; resource: string }) => `${c.action} ${c.resource}`;
+    const grantedKeys = new Set(granted.filter((c) => !c.context).map(key));
+    const calls: {
+      action: string;
+      resource: string;
+      context?: Record<string, string | string[]>;
+      expected: 'Allowed' | 'Denied';
+    }[] = [
+      ...valuableCalls().map((c) => ({
+        ...c,
+        expected: (grantedKeys.has(key(c)) ? 'Allowed' : 'Denied') as 'Allowed' | 'Denied',
+      })),
+      ...SELF_SERVICE.map((c) => ({
+        ...c,
+        resource: c.resource === 'self' ? user : c.resource,
+        expected: 'Denied' as const,
+      })),
+      ...granted.map((c) => ({ ...c, expected: 'Allowed' as const })),
+      ...besideTheDecoys().map((c) => ({ ...c, expected: 'Denied' as const })),
     ];
     for (const mfa of ['false', 'true', undefined]) {
       for (const call of calls) {
         const onBucket = call.resource.startsWith(`arn:aws:s3:::${decoyBucket}`);
-        const resourcePolicy = onBucket ? bucketPolicy : call.resource === tableArn ? tablePolicy : undefined;
+        const resourcePolicy = onBucket
+          ? bucketPolicy
+          : call.resource === tableArn
+            ? tablePolicy
+            : call.resource === decoyKeyArn
+              ? decoyKeyPolicy
+              : undefined;
         tally.record(
           await decide({
             principal: user,
@@ -443,16 +597,18 @@ describe('the decoy user can do nothing of value', () => {
             context: {
               'aws:SecureTransport': 'true',
               ...(mfa === undefined ? {} : { 'aws:MultiFactorAuthPresent': mfa }),
+              ...call.context,
             },
           }),
-          'Denied',
+          call.expected,
           `${call.action} ${call.resource} (MFA ${mfa ?? 'absent'})`,
         );
       }
     }
+    const allowed = calls.filter((c) => c.expected === 'Allowed').length;
     console.log(
       tally.summary(
-        `${calls.length} calls (${valuableCalls().length} valuable + ${MFA_SELF_SERVICE.length} MFA self-service) x 3 MFA states; not evaluated, never deniable: ${ALWAYS_WORKS.join(', ')}`,
+        `${calls.length} calls (${valuableCalls().length} valuable + ${SELF_SERVICE.length} self-service + ${granted.length} deliberate reads + ${besideTheDecoys().length} the same beside the decoys; ${allowed} expected allowed, all on planted resources) x 3 MFA states; not evaluated, never deniable: ${ALWAYS_WORKS.join(', ')}`,
       ),
     );
     expect(tally.unexpected).toEqual([]);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../layers/config/schema';
+import { planDecoys } from '../../layers/decoys/catalogue';
 import { findTells, MARKER_WORDS, tellsIn } from '../../layers/stealth/tells';
-import { synthApp } from '../helpers/app';
+import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 
 describe('no tells in what is deployed', () => {
   it('the tell scanner catches marker words, camelCase and UUIDs, and spares "bootstrap"', () => {
@@ -31,6 +33,50 @@ describe('no tells in what is deployed', () => {
     for (const stack of assembly.stacks) {
       expect(stack.stackName).not.toMatch(/honey|decoy|canary/i);
       expect(findTells(stack.template)).toEqual([]);
+    }
+  });
+});
+
+describe('nothing the detection deploys names a decoy (default config)', () => {
+  type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  const config = { monitoredRegions: ['eu-central-1'] };
+  const { app } = synthApp(config);
+  const stacks = app.synth().stacks;
+  /** Every name and ARN `honeytrail plan` prints for this account (the access key by its user). */
+  const names = planDecoys(parseConfig(config), {
+    account: TEST_ACCOUNT,
+    region: 'us-east-1',
+  }).resources.flatMap((d) => [d.kind === 'iam-access-key' ? d.name.split('/')[0]! : d.name, d.arn]);
+  const namedIn = (value: unknown) => {
+    const text = JSON.stringify(value);
+    return names.filter((name) => text.includes(name));
+  };
+
+  it('the plan has names to look for', () => {
+    expect(names.length).toBeGreaterThan(8);
+  });
+
+  it('no rule pattern in any stack contains a decoy name or ARN', () => {
+    let patterns = 0;
+    for (const stack of stacks) {
+      for (const [id, resource] of Object.entries(stack.template.Resources as Resources)) {
+        if (resource.Type !== 'AWS::Events::Rule' || !resource.Properties?.EventPattern) continue;
+        patterns += 1;
+        expect(namedIn(resource.Properties), `${stack.stackName} ${id}`).toEqual([]);
+      }
+    }
+    // Home: central and forwarding rules; the other region: forwarding rules.
+    expect(patterns).toBeGreaterThanOrEqual(3 * 7);
+  });
+
+  it('the routing (rules, functions, environments, role policies), the trail and the regional stacks name none', () => {
+    for (const stack of stacks) {
+      const home = stack.id === 'Main';
+      const ours = Object.entries(stack.template.Resources as Resources).filter(
+        ([id]) => !home || id.startsWith('EventRouting') || id.startsWith('AuditTrail'),
+      );
+      expect(ours.length, stack.stackName).toBeGreaterThan(0);
+      for (const [id, resource] of ours) expect(namedIn(resource), `${stack.stackName} ${id}`).toEqual([]);
     }
   });
 });

@@ -135,7 +135,7 @@ describe.skipIf(!live.ok)('response against AWS', () => {
     return findingSchema.parse({
       schemaVersion: FINDING_SCHEMA_VERSION,
       id: findingId(['live', arn, suffix]),
-      kind: 'decoy-touch',
+      kind: 'resource-access',
       severity: 'high',
       title: `GetParameter by ${arn}`,
       actor: { arn, type: 'IAMUser', accessKeyId: oldKey, account: env.account },

@@ -41,11 +41,11 @@ export const roleRecord = record('aws.credential-access.ec2-get-password-data.js
 
 export function findingFrom(
   source: typeof userRecord,
-  options: { kind?: FindingKind; severity?: Severity; window?: string; decoy?: Finding['decoy'] } = {},
+  options: { kind?: FindingKind; severity?: Severity; window?: string; decoy?: Finding['resource'] } = {},
 ): Finding {
   const identity = source.userIdentity ?? {};
   const account = identity.accountId;
-  const kind = options.kind ?? 'decoy-touch';
+  const kind = options.kind ?? 'resource-access';
   const actorArn = intoTestAccount(identity.arn, account);
   return findingSchema.parse({
     schemaVersion: FINDING_SCHEMA_VERSION,
@@ -66,7 +66,7 @@ export function findingFrom(
     eventNames: [source.eventName],
     eventIds: source.eventID ? [source.eventID] : [],
     outcome: source.errorCode ? 'denied' : 'allowed',
-    decoy: options.decoy ?? { kind: 'ssm-parameter', name: '/prod/payments/db-password' },
+    resource: options.decoy ?? { kind: 'ssm-parameter', name: '/prod/payments/db-password' },
     firstSeen: source.eventTime,
     lastSeen: source.eventTime,
     count: 1,

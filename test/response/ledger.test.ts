@@ -57,7 +57,7 @@ describe('ledger', () => {
     expect(result).toMatchObject({ outcome: 'act', path: 'user-key' });
     expect(store.records[0]).toMatchObject({
       event: 'decision',
-      rule: '#0 decoy-touch>=high:auto',
+      rule: '#0 resource-access>=high:auto',
       decidedBy: 'policy',
     });
   });
@@ -149,8 +149,8 @@ describe('ledger', () => {
       },
     });
     const body = messages[0]?.body ?? '';
-    expect(body).toContain("npx honeytrail approve 'AAAA+token/with=chars'");
-    expect(body).toContain("npx honeytrail deny 'AAAA+token/with=chars'");
+    expect(body).toContain("npx platform-ops approve 'AAAA+token/with=chars'");
+    expect(body).toContain("npx platform-ops deny 'AAAA+token/with=chars'");
     expect(body).toContain('Without an answer within 60 minutes nothing is done.');
     expect(body).toContain('s3://records/evidence/x.json');
     expect(messages[0]?.subject.length).toBeLessThanOrEqual(100);

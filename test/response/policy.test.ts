@@ -59,7 +59,7 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'decoy-touch, high, a user key: act on the key',
+    name: 'resource-access, high, a user key: act on the key',
     finding: finding(user('alice')),
     outcome: 'act',
     path: 'user-key',
@@ -148,7 +148,7 @@ const cases: Case[] = [
     name: 'the planted key itself: replace it, never ask',
     finding: finding(user('ci-payments-deploy'), {
       kind: 'tamper',
-      decoy: { kind: 'iam-access-key', name: 'ci-payments-deploy/access-key' },
+      resource: { kind: 'iam-access-key', name: 'ci-payments-deploy/access-key' },
     }),
     outcome: 'act',
     path: 'refresh',
@@ -156,14 +156,16 @@ const cases: Case[] = [
   },
   {
     name: 'the planted key in dry-run: planned',
-    finding: finding(user('ci-payments-deploy'), { decoy: { kind: 'iam-user', name: 'ci-payments-deploy' } }),
+    finding: finding(user('ci-payments-deploy'), {
+      resource: { kind: 'iam-user', name: 'ci-payments-deploy' },
+    }),
     policy: policy({ dryRun: true }),
     outcome: 'dry-run',
     path: 'refresh',
   },
   {
     name: 'a real user calling GetUser on the planted user is a real principal',
-    finding: finding(user('alice'), { decoy: { kind: 'iam-user', name: 'ci-payments-deploy' } }),
+    finding: finding(user('alice'), { resource: { kind: 'iam-user', name: 'ci-payments-deploy' } }),
     outcome: 'act',
     path: 'user-key',
   },
@@ -248,8 +250,8 @@ describe('response policy', () => {
 
   it('matches rules by kind and minimum severity', () => {
     const rules = policy().rules;
-    expect(matchRule(rules, { kind: 'decoy-touch', severity: 'critical' })?.index).toBe(0);
-    expect(matchRule(rules, { kind: 'decoy-touch', severity: 'medium' })).toBeNull();
+    expect(matchRule(rules, { kind: 'resource-access', severity: 'critical' })?.index).toBe(0);
+    expect(matchRule(rules, { kind: 'resource-access', severity: 'medium' })).toBeNull();
   });
 });
 

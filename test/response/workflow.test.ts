@@ -199,8 +199,8 @@ describe('response paths', () => {
     }
     const deactivated = records.find((r) => r.event === 'after' && r.step === 'deactivate-key');
     expect(deactivated?.change).toBe(`access key ${USER_KEY} of user ${USER_NAME}: Active -> Inactive`);
-    expect(deactivated?.undo).toContain(`npx honeytrail revert ${executionArn}`);
-    expect(records[0]?.rule).toBe('#0 decoy-touch>=high:auto');
+    expect(deactivated?.undo).toContain(`npx platform-ops revert ${executionArn}`);
+    expect(records[0]?.rule).toBe('#0 resource-access>=high:auto');
 
     // Evidence before acting, in the records bucket.
     const evidence = [...local.aws.objects.keys()].find((k) => k.includes(`evidence/${finding.id}/`));
@@ -214,7 +214,7 @@ describe('response paths', () => {
     expect(contained?.message).toContain('payments-team@example.com');
     // The owner (from the user's tag) can subscribe with an SNS filter policy on `owner`.
     expect(contained?.owner).toBe('payments-team@example.com');
-    expect(contained?.message).toContain(`npx honeytrail revert ${executionArn}`);
+    expect(contained?.message).toContain(`npx platform-ops revert ${executionArn}`);
   });
 
   it('a role session: denies sessions issued before now and quarantines the role', async () => {
@@ -236,7 +236,7 @@ describe('response paths', () => {
     const token = await local.awaitingApproval(started.executionArn ?? '');
     const message = local.aws.published.find((p) => p.subject?.startsWith('Approval needed'));
     expect(tokenIn(message?.message ?? '')).toBe(token);
-    expect(message?.message).toContain('npx honeytrail deny');
+    expect(message?.message).toContain('npx platform-ops deny');
     expect(local.aws.iam.users[USER_NAME]?.keys[0]?.status).toBe('Active');
 
     const approved = await honeytrail('approve', token, '--reason', 'confirmed with the team');
@@ -334,7 +334,7 @@ describe('response paths', () => {
   it('an anomaly about the planted user (no decoy ref): the registry says it is planted, so it is replaced', async () => {
     const before = local.aws.snapshot();
     // An anomaly names no decoy: only the registry can say the user is planted.
-    const { decoy: _decoy, ...finding } = userFinding({ kind: 'anomaly', severity: 'critical' });
+    const { resource: _decoy, ...finding } = userFinding({ kind: 'anomaly', severity: 'critical' });
     finding.actor = {
       ...finding.actor,
       arn: 'arn:aws:iam::111122223333:user/ci-payments-deploy',

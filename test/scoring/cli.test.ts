@@ -33,7 +33,7 @@ describe('honeytrail train / score / label', () => {
     expect(out).toMatch(/Trained on \d+ records/);
     expect(out).toMatch(/threshold 0\.\d+/);
     expect(JSON.parse(readFileSync(model, 'utf8'))).toMatchObject({
-      format: 'honeytrail-forest',
+      format: 'isolation-forest',
       trees: 200,
     });
   });

@@ -166,7 +166,7 @@ describe('the model cache', () => {
 
   it('an unreadable model is a reason (and a metric), not a crash', async () => {
     const store = new MemoryModelStore();
-    await store.putModel('{"format":"honeytrail-forest"}');
+    await store.putModel('{"format":"isolation-forest"}');
     const { count, counts } = counter();
     const state = await modelCache(store, { checkEveryMs: 0, now: () => 0, log: quiet, count }).current();
     expect(state).toMatchObject({ model: undefined, reason: expect.stringMatching(/invalid model file/) });
