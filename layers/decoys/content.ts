@@ -99,7 +99,7 @@ function vendorOf(name: string): Vendor | undefined {
 
 const BASE62 = `${DIGITS}${UPPER}${LOWER}`;
 
-function base62(value: number, width: number): string {
+export function base62(value: number, width: number): string {
   let out = '';
   let rest = value >>> 0;
   while (rest > 0) {

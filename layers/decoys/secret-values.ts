@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { SecretsManagerFormat } from '../config/vocabulary';
 import type { Decoy } from './catalogue';
-import type { ContentTarget, DatabaseSecret } from './content';
+import { base62, type ContentTarget, type DatabaseSecret } from './content';
 import type { RandomSource } from './ports';
 import { ALNUM, BASE64URL, DIGITS, derivedString, HEX, randomString, withoutTells } from './random';
 
@@ -20,18 +20,6 @@ export const SECRET_VALUE_PATTERNS: Record<SecretsManagerFormat, RegExp> = {
   'api-key':
     /^(sk_live_51[A-Za-z\d]{96}|SG\.[\w-]{22}\.[\w-]{43}|[a-f\d]{32}|ghp_[A-Za-z\d]{36}|xoxb-\d{12}-\d{13}-[A-Za-z\d]{24}|[A-Za-z\d]{40})$/,
 };
-
-const BASE62 = `${DIGITS}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz`;
-
-function base62(value: number, width: number): string {
-  let out = '';
-  let rest = value >>> 0;
-  while (rest > 0) {
-    out = BASE62[rest % 62] + out;
-    rest = Math.floor(rest / 62);
-  }
-  return out.padStart(width, '0');
-}
 
 function leafOf(name: string): string {
   return name.split(/[/]/).filter(Boolean).pop() ?? name;

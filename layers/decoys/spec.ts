@@ -72,13 +72,8 @@ export class SpecError extends Error {
 }
 
 /** The registry's form of a spec (and of a `Plan` property written by an older version). */
-export function encodeSpec(spec: PlantSpec): string {
-  const items = spec.plan.resources.map(({ leadsTo: _leadsTo, ...rest }) => rest);
-  return JSON.stringify({ service: spec.service, environment: spec.environment, items });
-}
-
-/** Parses the `Plan` property; a bad value names the property path and what is wrong. */
-export function decodeSpec(text: unknown, property = 'Plan'): PlantSpec {
+/** A custom-resource property (JSON text, or already parsed): a bad value names the property and what is wrong. */
+function parseProperty<T>(text: unknown, property: string, schema: z.ZodType<T>): T {
   let raw: unknown = text;
   if (typeof text === 'string') {
     try {
@@ -87,12 +82,22 @@ export function decodeSpec(text: unknown, property = 'Plan'): PlantSpec {
       throw new SpecError(`${property} is not valid JSON: ${(error as Error).message}`);
     }
   }
-  const result = encodedSpecSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const problems = issueLines(result.error, { prefix: [property] });
     throw new SpecError(`invalid ${property}: ${problems.join('; ')}`);
   }
-  const { service, environment, items } = result.data;
+  return result.data;
+}
+
+export function encodeSpec(spec: PlantSpec): string {
+  const items = spec.plan.resources.map(({ leadsTo: _leadsTo, ...rest }) => rest);
+  return JSON.stringify({ service: spec.service, environment: spec.environment, items });
+}
+
+/** Parses the `Plan` property; a bad value names the property path and what is wrong. */
+export function decodeSpec(text: unknown, property = 'Plan'): PlantSpec {
+  const { service, environment, items } = parseProperty(text, property, encodedSpecSchema);
   return { service, environment, plan: { resources: items as Decoy[] } };
 }
 
@@ -180,20 +185,7 @@ export function encodeShape(shape: DecoyShape): string {
 }
 
 export function decodeShape(text: unknown, property = 'Shape'): DecoyShape {
-  let raw: unknown = text;
-  if (typeof text === 'string') {
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new SpecError(`${property} is not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const result = shapeSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = issueLines(result.error, { prefix: [property] });
-    throw new SpecError(`invalid ${property}: ${problems.join('; ')}`);
-  }
-  return result.data as DecoyShape;
+  return parseProperty(text, property, shapeSchema) as DecoyShape;
 }
 
 /** A short hash of the shape: the `Revision` property, so a changed shape is an Update. */

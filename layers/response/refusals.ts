@@ -1,6 +1,6 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Message } from './messages';
-import { isAlreadyWritten } from './s3-audit-store';
+import { putOnce } from './s3-audit-store';
 import { safeName } from './state';
 
 /**
@@ -59,22 +59,7 @@ export class S3RefusalLog implements RefusalLog {
   ) {}
 
   async append(refusal: FindingRefusal): Promise<void> {
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: refusalKey(refusal),
-          Body: JSON.stringify(refusal),
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-          // Object lock requires an integrity checksum on every write.
-          ChecksumAlgorithm: 'SHA256',
-        }),
-      );
-    } catch (error) {
-      if (isAlreadyWritten(error)) return;
-      throw error;
-    }
+    await putOnce(this.s3, this.bucket, refusalKey(refusal), refusal);
   }
 }
 

@@ -27,6 +27,29 @@ export function isAlreadyWritten(error: unknown): boolean {
  * (If-None-Match), so a retried Lambda never writes a record twice and nobody
  * can replace one; the bucket's default retention locks each version.
  */
+/**
+ * Writes `value` as JSON under `key` once: a second write of the same key (a retry)
+ * is a no-op, never an overwrite, as the object-locked records bucket needs.
+ */
+export async function putOnce(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: JSON.stringify(value),
+        ContentType: 'application/json',
+        IfNoneMatch: '*',
+        // Object lock requires an integrity checksum on every write.
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
+  } catch (error) {
+    if (isAlreadyWritten(error)) return;
+    throw error;
+  }
+}
+
 export class S3AuditStore implements AuditStore {
   constructor(
     private readonly s3: S3Client,
@@ -35,22 +58,7 @@ export class S3AuditStore implements AuditStore {
   ) {}
 
   async append(record: AuditRecord): Promise<void> {
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: auditKey(record),
-          Body: JSON.stringify(record),
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-          // Object lock requires an integrity checksum on every write.
-          ChecksumAlgorithm: 'SHA256',
-        }),
-      );
-    } catch (error) {
-      if (isAlreadyWritten(error)) return;
-      throw error;
-    }
+    await putOnce(this.s3, this.bucket, auditKey(record), record);
   }
 
   async query(query: AuditQuery): Promise<AuditRecord[]> {

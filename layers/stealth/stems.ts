@@ -39,8 +39,8 @@ function stemAt(text: string, at: number, stems: ReadonlyMap<number, ReadonlySet
   return false;
 }
 
-/** As tells.ts splits: on anything not a letter, and on camelCase boundaries. */
-function words(value: string): string[] {
+/** Splits on anything not a letter, and on camelCase boundaries: "DecoyFleet" → decoy, fleet. */
+export function words(value: string): string[] {
   return value
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')

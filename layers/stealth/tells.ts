@@ -2,6 +2,8 @@
  * The words and shapes that give a decoy away (design.md, Stealth). Used by the
  * tests on everything deployed or planted, and by `plan`.
  */
+import { words } from './stems';
+
 export const MARKER_WORDS = [
   'honey',
   'canary',
@@ -30,16 +32,6 @@ export interface Tell {
   value: string;
   reason: string;
   where?: string;
-}
-
-/** Splits on anything not a letter, and on camelCase boundaries: "DecoyFleet" → decoy, fleet. */
-function words(value: string): string[] {
-  return value
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z]+/)
-    .filter(Boolean);
 }
 
 export function tellsIn(value: string, where?: string): Tell[] {

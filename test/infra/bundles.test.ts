@@ -66,7 +66,6 @@ const MARKER = /(honey|canar|decoy|decept|tripwire|sentinel|\bbait|\blure|\btrap
  * in a bundle listed in CLEAN fails the test.
  */
 const PENDING: { pattern: RegExp; rename: string }[] = [
-  { pattern: /"resource-access"/, rename: 'finding kind "resource-access" -> "resource-access"' },
   { pattern: /[,{]decoy:|\.decoy\b|\?\.decoy\b/, rename: 'Finding field `decoy` -> `resource`' },
   {
     pattern: /plantedAt|plantedUsers|plantedBucket|markPlanted|"planted"/,
