@@ -9,10 +9,12 @@
 import { parseArgs } from 'node:util';
 import * as cloudtrail from './suites/cloudtrail';
 import * as forest from './suites/forest';
+import * as labels from './suites/labels';
+import * as reading from './suites/reading';
 import * as touch from './suites/touch';
 import type { BenchRow, BenchSuite, BenchValue } from './suites/types';
 
-const suites: readonly BenchSuite[] = [forest, touch, cloudtrail];
+const suites: readonly BenchSuite[] = [forest, touch, cloudtrail, reading, labels];
 
 const USAGE = `usage: npm run bench -- [--suite NAME[,NAME...]] [--json] [--quick]
   --suite   run only these suites (repeatable); known: ${suites.map((s) => s.name).join(', ')}

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { version } from '../package.json';
 import { registerApprove } from './commands/approve';
 import { registerAudit } from './commands/audit';
+import { registerCost } from './commands/cost';
 import { registerDrill } from './commands/drill';
 import { registerLabel } from './commands/label';
 import { registerPlan } from './commands/plan';
@@ -9,10 +11,16 @@ import { registerRevert } from './commands/revert';
 import { registerScore } from './commands/score';
 import { registerTrain } from './commands/train';
 
-/** The `honeytrail` command line. Each command lives in bin/commands/ and registers itself here. */
+/**
+ * The `honeytrail` command line. Each command lives in bin/commands/ and registers
+ * itself here. Registration imports nothing heavy: each action loads what it needs
+ * with a dynamic import, so `plan` never loads the AWS SDK or the CDK, and the
+ * bundle (bin/build.mjs) keeps each command's code in chunks of its own.
+ */
 export function buildProgram(): Command {
   const program = new Command('honeytrail')
     .description('deception and response for AWS: decoys, touch detection, scoring, response')
+    .version(version, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
   registerPlan(program);
@@ -24,6 +32,7 @@ export function buildProgram(): Command {
   registerApprove(program);
   registerRevert(program);
   registerDrill(program);
+  registerCost(program);
   return program;
 }
 

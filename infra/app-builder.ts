@@ -5,13 +5,14 @@ import { centralBusName } from '../layers/config/names';
 import { allRegions, ConfigError, type HoneytrailConfig, parseConfig } from '../layers/config/schema';
 import { readJsonFile } from '../layers/runtime/json-file';
 import { MainStack } from './stacks/main-stack';
+import { memberTemplates } from './stacks/member-stacks';
 import { RegionalStack } from './stacks/regional-stack';
 
 export interface HoneytrailApp {
   app: App;
   config: HoneytrailConfig;
   main: MainStack;
-  /** Event forwarding in every monitored region but home. */
+  /** Event forwarding in every monitored region but home (single-account mode; none in organization mode). */
   regional: RegionalStack[];
 }
 
@@ -52,28 +53,38 @@ export function buildApp(
 ): HoneytrailApp {
   const app = new App(props);
   const config = configFromContext(app);
-  const account = options.account ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const nag = options.nag ?? true;
+  const organization = config.organization;
+  // Organization mode deploys from the security account (a delegated administrator).
+  const account = organization?.securityAccount ?? options.account ?? process.env.CDK_DEFAULT_ACCOUNT;
   const main = new MainStack(app, 'Main', {
     stackName: config.stackName,
     description: 'Shared platform services: credential rotation, audit pipeline and operational monitoring',
     env: { account, region: config.homeRegion },
     config,
+    ...(organization ? { memberTemplates: memberTemplates({ ...config, organization }, { nag }) } : {}),
   });
-  const regional = allRegions(config)
-    .filter((region) => region !== config.homeRegion)
-    .map((region) => {
-      const stack = new RegionalStack(app, `Regional-${region}`, {
-        stackName: `${config.stackName.slice(0, 100)}-${region}`,
-        description: 'Shared platform services: regional event routing',
-        env: { account, region },
-        config,
-        busName: centralBusName(config),
-        trailName: main.trail.trailName,
-        trailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
-      });
-      stack.addStackDependency(main);
-      return stack;
-    });
-  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  // Single account: a stack per other region, each after the home region's (the bus,
+  // the trail and the roles its rules target exist first: IAM is eventually
+  // consistent, and CloudFormation deploys dependants only once the main stack is
+  // complete). Organization mode: the members' StackSets cover every region instead.
+  const regional = organization
+    ? []
+    : allRegions(config)
+        .filter((region) => region !== config.homeRegion)
+        .map((region) => {
+          const stack = new RegionalStack(app, `Regional-${region}`, {
+            stackName: `${config.stackName.slice(0, 100)}-${region}`,
+            description: 'Shared platform services: regional event routing',
+            env: { account, region },
+            config,
+            busName: centralBusName(config),
+            trailName: main.trail.trailName,
+            trailArn: config.trail.mode === 'existing' ? config.trail.existingTrailArn : undefined,
+          });
+          stack.addStackDependency(main);
+          return stack;
+        });
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, config, main, regional };
 }

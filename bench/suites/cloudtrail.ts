@@ -74,14 +74,15 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   }
 }
 
-function trainOnAWeek(): ActivityModel {
+/** The model every scored run here is scored against (the reading suite shares it). */
+export function trainOnAWeek(): ActivityModel {
   const trained = trainModel(syntheticActivity({ ...ACCOUNT, days: 7 }));
   if (trained.status !== 'trained') throw new Error(`cloudtrail bench: ${trained.message}`);
   return trained.model;
 }
 
-/** The scored period: the days after the history, as gzipped log files. */
-function writeLogFiles(dir: string, count: number): number {
+/** The scored period: the days after the history, as gzipped log files (the reading suite reads the same). */
+export function writeLogFiles(dir: string, count: number): number {
   const source = syntheticActivity({ ...ACCOUNT, days: 365, start: new Date('2024-05-13T00:00:00Z') });
   let batch: CloudTrailRecord[] = [];
   let files = 0;

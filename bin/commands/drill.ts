@@ -1,14 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../layers/config/load';
-import { readDecoyPlan } from '../../layers/detection/plan-file';
-import { liveKpis, renderLive, runLiveDrill } from '../../layers/drill/live';
-import { renderReport } from '../../layers/drill/report';
-import { runDrill } from '../../layers/drill/runner';
-import { defaultScenario, loadScenario } from '../../layers/drill/scenario';
 import type { StackTemplate } from '../../layers/drill/template';
-import { renderText } from '../../layers/drill/timeline';
 
 interface DrillOptions {
   json?: boolean;
@@ -19,6 +10,8 @@ interface DrillOptions {
   allowContainment?: boolean;
   timeout: string;
   decoys?: string;
+  region?: string;
+  profile?: string;
 }
 
 /** For tests: change the synthesized templates before the drill reads them (break a pattern on purpose). */
@@ -32,8 +25,11 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
     .description(
       'the whole system on one scenario, offline: the decoys, an attacker walking into them, the findings, the scores and the response, with the time each took',
     )
-    .option('--json', 'print the KPIs as one JSON object on the last line')
-    .option('--report <file>', 'where to write the HTML report', 'reports/drill.html')
+    .option(
+      '--json',
+      'print the KPIs as one JSON line on stdout, and nothing else there (the timeline goes to stderr)',
+    )
+    .option('--report <file>', 'where to write the HTML report (its folder is created)', 'reports/drill.html')
     .option(
       '--scenario <file>',
       'play this scenario file instead of the default (format: README, "Scenario files")',
@@ -49,23 +45,41 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
     )
     .option('--timeout <minutes>', '--live: how long to wait for each finding and response', '10')
     .option('--decoys <file>', '--live: the planted decoys ({"decoys":[...]}, a registry export)')
+    .option('--region <region>', '--live: the region of the stack (default: the config home region)')
+    .option(
+      '--profile <name>',
+      '--live: AWS profile from ~/.aws/config (default: AWS_PROFILE, or the default chain)',
+    )
     .action(async (options: DrillOptions) => {
+      const [{ resolve }, { output, prepareOutputFile }, { loadConfig }] = await Promise.all([
+        import('node:path'),
+        import('../common/output'),
+        import('../../layers/config/load'),
+      ]);
       const config = loadConfig({ configFile: options.config });
-      const progress = (message: string) => process.stderr.write(`drill: ${message}\n`);
+      const out = output(options.json);
+      const progress = (message: string) => out.note(`drill: ${message}\n`);
       if (options.live) {
         const timeoutMinutes = Number(options.timeout);
         if (!(timeoutMinutes > 0 && timeoutMinutes <= 120)) {
           throw new Error(`--timeout: expected minutes from 1 to 120 (got "${options.timeout}")`);
         }
+        // The live drill makes its clients deep inside; the SDK's default chain reads the profile from here.
+        if (options.profile) process.env.AWS_PROFILE = options.profile;
+        const [{ readDecoyPlan }, { liveKpis, renderLive, runLiveDrill }] = await Promise.all([
+          import('../../layers/detection/plan-file'),
+          import('../../layers/drill/live'),
+        ]);
         const result = await runLiveDrill({
           config,
           allowContainment: options.allowContainment === true,
           timeoutMs: timeoutMinutes * 60_000,
           log: progress,
+          ...(options.region && { region: options.region }),
           ...(options.decoys ? { decoys: readDecoyPlan(options.decoys) } : {}),
         });
-        process.stdout.write(renderLive(result));
-        if (options.json) process.stdout.write(`${JSON.stringify(liveKpis(result))}\n`);
+        out.text(renderLive(result));
+        if (options.json) out.json(liveKpis(result));
         if (result.missedTouches > 0 || result.cleanupProblems.length > 0) {
           throw new Error(
             [
@@ -81,6 +95,20 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
         return;
       }
 
+      const reportPath = prepareOutputFile(options.report, '--report');
+      const [
+        { writeFileSync },
+        { renderReport },
+        { runDrill },
+        { defaultScenario, loadScenario },
+        { renderText },
+      ] = await Promise.all([
+        import('node:fs'),
+        import('../../layers/drill/report'),
+        import('../../layers/drill/runner'),
+        import('../../layers/drill/scenario'),
+        import('../../layers/drill/timeline'),
+      ]);
       const scenario = options.scenario ? loadScenario(resolve(options.scenario)) : defaultScenario();
       const result = await runDrill({
         config,
@@ -88,11 +116,9 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
         onProgress: progress,
         alterTemplates: hooks.alterTemplates,
       });
-      const reportPath = resolve(options.report);
-      mkdirSync(dirname(reportPath), { recursive: true });
       writeFileSync(reportPath, renderReport(result));
-      process.stdout.write(renderText(result, options.report));
-      if (options.json) process.stdout.write(`${JSON.stringify(result.kpis)}\n`);
+      out.text(renderText(result, options.report));
+      if (options.json) out.json(result.kpis);
       if (!result.kpis.passed) throw new Error(`drill failed: ${result.failures.join('; ')}`);
     });
 }

@@ -1,17 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FINDING_EVENT_SOURCE, type Finding, findingSchema } from '../../layers/findings/finding';
-import { readJsonFile } from '../../layers/runtime/json-file';
-import {
-  emptyLabels,
-  FINDING_LABELLED_DETAIL_TYPE,
-  LABEL_VALUES,
-  type Label,
-  type LabelValue,
-  labelledWindowOf,
-  withLabel,
-} from '../../layers/scoring/labels';
-import { readLabels } from './train';
+import type { Finding } from '../../layers/findings/finding';
+import type { Label, LabelValue } from '../../layers/scoring/labels';
 
 interface LabelOptions {
   as: string;
@@ -19,8 +8,13 @@ interface LabelOptions {
   note?: string;
   by?: string;
   findings?: string;
+  json?: boolean;
   printEvent?: string;
 }
+
+// The values `--as` takes; layers/scoring/labels.ts LABEL_VALUES holds the same and a test keeps them
+// equal (importing it here would load zod for `--help`).
+export const LABEL_CHOICES = ['true-positive', 'false-positive'] as const;
 
 export function registerLabel(program: Command): void {
   program
@@ -29,61 +23,131 @@ export function registerLabel(program: Command): void {
       'label a finding as a true or false positive (training leaves out windows labelled as attacks)',
     )
     .argument('<findingId>', 'the id of the finding')
-    .requiredOption('--as <label>', `one of: ${LABEL_VALUES.join(', ')}`)
-    .option('--labels <file>', 'the labels file to add to (created if missing)', 'labels.json')
+    .requiredOption('--as <label>', `one of: ${LABEL_CHOICES.join(', ')}`)
+    .option(
+      '--labels <file>',
+      'the labels file to add to (created if missing, with its folder)',
+      'labels.json',
+    )
     .option('--note <text>', 'why')
     .option('--by <name>', 'who labels')
     .option(
       '--findings <file>',
-      'findings (from "score --json", or a finding or a list of them) to take the window from',
+      'the findings holding it ("score --json" or "replay --json" output, a finding or a list of them): the label takes its window, which training needs; required with --as true-positive',
     )
+    .option('--json', 'print the saved label as one JSON line')
     .option(
       '--print-event <bus>',
-      'print the "Finding Labelled" event for that bus instead, for `aws events put-events --entries file://...`',
+      'print the "Finding Labelled" event for that bus instead (one JSON line), for `aws events put-events --entries file://...`',
     )
-    .action((findingId: string, options: LabelOptions) => {
-      if (!(LABEL_VALUES as readonly string[]).includes(options.as)) {
-        throw new Error(`--as: expected ${LABEL_VALUES.join(' or ')} (got "${options.as}")`);
+    .action(async (findingId: string, options: LabelOptions) => {
+      const [
+        { existsSync, readFileSync, writeFileSync },
+        findingModule,
+        labels,
+        { output, prepareOutputFile },
+        files,
+      ] = await Promise.all([
+        import('node:fs'),
+        import('../../layers/findings/finding'),
+        import('../../layers/scoring/labels'),
+        import('../common/output'),
+        import('../common/labels'),
+      ]);
+      if (!(labels.LABEL_VALUES as readonly string[]).includes(options.as)) {
+        throw new Error(`--as: expected ${labels.LABEL_VALUES.join(' or ')} (got "${options.as}")`);
       }
       if (findingId.length < 8) throw new Error(`"${findingId}" is not a finding id`);
-      const file = existsSync(options.labels) ? readLabels(options.labels) : emptyLabels();
-      const finding = options.findings ? findFinding(options.findings, findingId) : undefined;
-      if (options.findings && !finding) throw new Error(`no finding ${findingId} in ${options.findings}`);
+      const value = options.as as LabelValue;
+      // A true positive is worth labelling for what training does with it: leave the attack's
+      // window out. Without the finding there is no window, and the label would be saved unused.
+      if (value === 'true-positive' && !options.findings) {
+        throw new Error(
+          `--as true-positive needs --findings FILE: training leaves the labelled window out, and the window comes from the finding (save it with "honeytrail score ... --json > out/findings.jsonl" or "replay --json")`,
+        );
+      }
+      let finding: Finding | undefined;
+      if (options.findings) {
+        finding = findFinding(readFileSync, findingModule.findingSchema, options.findings, findingId);
+        if (!finding) throw new Error(`no finding ${findingId} in ${options.findings}`);
+      }
+      const window = finding ? labels.labelledWindowOf(finding) : {};
+      const out = output(options.json || Boolean(options.printEvent));
+      if (value === 'true-positive' && !window.principalKey) {
+        out.note(
+          `note: ${findingId} is a ${finding?.kind} finding, not a scored window: the label counts for precision; training has no window to leave out\n`,
+        );
+      }
+      const labelsPath = prepareOutputFile(options.labels, '--labels');
+      const file = existsSync(labelsPath) ? files.readLabels(labelsPath) : labels.emptyLabels();
       const label: Label = {
         findingId,
-        label: options.as as LabelValue,
+        label: value,
         labelledAt: new Date().toISOString(),
         ...(options.by && { by: options.by }),
         ...(options.note && { note: options.note }),
-        ...(finding && labelledWindowOf(finding)),
+        ...window,
       };
-      const updated = withLabel(file, label);
-      writeFileSync(options.labels, `${JSON.stringify(updated, null, 2)}\n`);
+      const updated = labels.withLabel(file, label);
+      writeFileSync(labelsPath, `${JSON.stringify(updated, null, 2)}\n`);
+      const saved = `Labelled ${findingId} ${label.label} in ${options.labels} (${updated.labels.length} label(s)).\n`;
       if (options.printEvent) {
-        const entry = {
-          EventBusName: options.printEvent,
-          Source: FINDING_EVENT_SOURCE,
-          DetailType: FINDING_LABELLED_DETAIL_TYPE,
-          Detail: JSON.stringify(label),
-        };
-        process.stdout.write(`${JSON.stringify([entry], null, 2)}\n`);
+        out.note(saved);
+        out.json([
+          {
+            EventBusName: options.printEvent,
+            Source: findingModule.FINDING_EVENT_SOURCE,
+            DetailType: labels.FINDING_LABELLED_DETAIL_TYPE,
+            Detail: JSON.stringify(label),
+          },
+        ]);
         return;
       }
-      process.stdout.write(
-        `Labelled ${findingId} ${label.label} in ${options.labels} (${updated.labels.length} label(s)).\n`,
-      );
+      out.text(saved);
+      if (options.json) out.json(label);
     });
 }
 
-function findFinding(path: string, id: string): Finding | undefined {
-  const json = readJsonFile(path, 'findings');
-  const candidates: unknown[] = Array.isArray(json)
-    ? json
-    : json && typeof json === 'object' && Array.isArray((json as { findings?: unknown }).findings)
-      ? (json as { findings: unknown[] }).findings
-      : [json];
+/**
+ * The finding `id` in a findings file: `score --json` output (`{"findings":[...]}`), JSON
+ * lines (`replay --json`, its summary line skipped), one finding, or a list of them.
+ */
+function findFinding(
+  readFileSync: typeof import('node:fs').readFileSync,
+  schema: typeof import('../../layers/findings/finding').findingSchema,
+  path: string,
+  id: string,
+): Finding | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `--findings ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const documents: unknown[] = [];
+  try {
+    documents.push(JSON.parse(text));
+  } catch {
+    for (const [index, line] of text.split('\n').entries()) {
+      if (!line.trim()) continue;
+      try {
+        documents.push(JSON.parse(line));
+      } catch (error) {
+        throw new Error(`--findings ${path} line ${index + 1}: not JSON (${(error as Error).message})`);
+      }
+    }
+  }
+  const candidates = documents.flatMap((json): unknown[] =>
+    Array.isArray(json)
+      ? json
+      : json && typeof json === 'object' && Array.isArray((json as { findings?: unknown }).findings)
+        ? (json as { findings: unknown[] }).findings
+        : [json],
+  );
   for (const candidate of candidates) {
-    const parsed = findingSchema.safeParse(candidate);
+    const parsed = schema.safeParse(candidate);
     if (parsed.success && parsed.data.id === id) return parsed.data;
   }
   return undefined;

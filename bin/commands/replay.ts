@@ -1,14 +1,10 @@
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { type ReadProblem, readCloudTrail } from '../../layers/cloudtrail/reader';
-import { loadConfig } from '../../layers/config/load';
-import { auditTrailName, centralBusName, routeNamePrefix } from '../../layers/config/names';
+import type { ReadProblem } from '../../layers/cloudtrail/reader';
+import type * as Names from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
-import { planDecoys } from '../../layers/decoys/catalogue';
-import { readDecoyPlan } from '../../layers/detection/plan-file';
-import { ReplayEngine } from '../../layers/detection/replay';
 import type { DetectionContext, RuleStyle } from '../../layers/detection/rules';
 import type { Finding } from '../../layers/findings/finding';
+import { accountId } from '../common/numbers';
 
 interface ReplayOptions {
   decoys?: string;
@@ -20,9 +16,6 @@ interface ReplayOptions {
   trustedRole: string[];
   window?: string;
 }
-
-/** Progress is shown for inputs of at least this many bytes, on a terminal only. */
-const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 
 export function registerReplay(program: Command): void {
   program
@@ -36,7 +29,10 @@ export function registerReplay(program: Command): void {
       '--decoys <plan.json>',
       "the decoys to look for, in the `plan --json` format (default: the config's plan)",
     )
-    .option('--json', 'one finding per line, as JSON')
+    .option(
+      '--json',
+      'JSON lines on stdout: one finding a line, then {"summary":{...}} last (always printed); the human summary goes to stderr',
+    )
     .option('--account <id>', 'account id for the default plan', '123456789012')
     .option('--region <region>', 'home region for the default plan (default: the config home region)')
     .option('--config <file>', 'a config file instead of cdk.json context.honeytrail')
@@ -44,7 +40,13 @@ export function registerReplay(program: Command): void {
     .option('--trusted-role <arn>', "a role whose calls are the platform's own (repeatable)", collect, [])
     .option('--window <minutes>', 'dedupe window (default: the config detection.dedupeWindowMinutes)')
     .action(async (paths: string[], options: ReplayOptions) => {
-      await replay(paths, options);
+      const summary = await replay(paths, options);
+      // The last line, so `--json` output is never empty and says what was read.
+      if (options.json) {
+        const { findings, ...counts } = summary;
+        const line: ReplaySummaryLine = { summary: { ...counts, findings: findings.length } };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      }
     });
 }
 
@@ -56,7 +58,19 @@ export interface ReplaySummary {
   records: number;
   matched: number;
   findings: Finding[];
+  /** Records and whole files that could not be read. */
   unreadable: number;
+  /** Files passed over: not a format the readers take (CSV, Parquet...). */
+  skipped: number;
+  rules: number;
+  decoys: number;
+  allowlisted: number;
+  ignored: number;
+}
+
+/** The last line of `replay --json`: what was read and found, so the output is never empty. */
+export interface ReplaySummaryLine {
+  summary: Omit<ReplaySummary, 'findings'> & { findings: number };
 }
 
 export async function replay(
@@ -67,8 +81,25 @@ export async function replay(
     err: (text) => process.stderr.write(text),
   },
 ): Promise<ReplaySummary> {
-  if (!/^\d{12}$/.test(options.account))
-    throw new Error(`--account: expected 12 digits (got "${options.account}")`);
+  accountId(options.account);
+  // Loaded here, not at the top: `honeytrail <other command>` never pays for them.
+  const [
+    { countReadProblems, describeReadProblem, problemKind, readCloudTrail, summarizeReadProblems },
+    { loadConfig },
+    { auditTrailName, centralBusName, routeNamePrefix },
+    { planDecoys },
+    { readDecoyPlan },
+    { ReplayEngine },
+    { readProgress },
+  ] = await Promise.all([
+    import('../../layers/cloudtrail/reader'),
+    import('../../layers/config/load'),
+    import('../../layers/config/names'),
+    import('../../layers/decoys/catalogue'),
+    import('../../layers/detection/plan-file'),
+    import('../../layers/detection/replay'),
+    import('../common/progress'),
+  ]);
   const config = loadConfig({ configFile: options.config });
   const region = options.region ?? config.homeRegion;
   const style = (options.style ?? config.detection.ruleStyle) as RuleStyle;
@@ -90,21 +121,25 @@ export async function replay(
     : planDecoys(config, { account: options.account, region }).resources;
   const engine = new ReplayEngine({
     decoys,
-    context: replayContext(config, {
-      account: options.account,
-      style,
-      trustedRoleArns: options.trustedRole,
-    }),
+    context: replayContext(
+      config,
+      { auditTrailName, centralBusName, routeNamePrefix },
+      {
+        account: options.account,
+        style,
+        trustedRoleArns: options.trustedRole,
+      },
+    ),
     windowMinutes,
     allowlist: config.detection.allowlist,
   });
 
   const problems: ReadProblem[] = [];
-  const bar = new ProgressBar();
+  const bar = readProgress('replaying');
   try {
     for await (const record of readCloudTrail(paths, {
       onProblem: (problem) => problems.push(problem),
-      onProgress: (progress) => bar.update(progress.bytesRead, progress.bytesTotal, progress.records),
+      onProgress: bar.onProgress,
     })) {
       await engine.push(record);
     }
@@ -119,28 +154,42 @@ export async function replay(
   const { stats } = engine;
   const lines = [
     `${stats.records} records read, ${stats.matched} matched by the ${engine.rules.length} rules, ` +
-      `${findings.length} finding(s) for ${decoys.length} decoys; ${problems.length} unreadable` +
+      `${findings.length} finding(s) for ${decoys.length} decoys; ${summarizeReadProblems(problems) || '0 unreadable'}` +
       (stats.allowlisted > 0 ? `, ${stats.allowlisted} touch(es) allowlisted` : '') +
       (stats.ignored > 0 ? `, ${stats.ignored} matched record(s) not a touch` : ''),
-    ...problems.map((p) => `  unreadable: ${p.source} ${p.location}: ${p.message}`),
+    ...problems.map(
+      (p) => `  ${problemKind(p) === 'skipped' ? 'skipped' : 'unreadable'}: ${describeReadProblem(p)}`,
+    ),
   ];
+  const counts = countReadProblems(problems);
   report(`${lines.join('\n')}\n`);
-  return { records: stats.records, matched: stats.matched, findings, unreadable: problems.length };
+  return {
+    records: stats.records,
+    matched: stats.matched,
+    findings,
+    unreadable: counts.records + counts.files,
+    skipped: counts.skipped,
+    rules: engine.rules.length,
+    decoys: decoys.length,
+    allowlisted: stats.allowlisted,
+    ignored: stats.ignored,
+  };
 }
 
 /** The context the deployment would have: its names come from the stack name, as the stack makes them. */
 function replayContext(
   config: HoneytrailConfig,
+  names: Pick<typeof Names, 'auditTrailName' | 'centralBusName' | 'routeNamePrefix'>,
   parts: { account: string; style: RuleStyle; trustedRoleArns: string[] },
 ): DetectionContext {
   const trailArn =
     config.trail.mode === 'existing'
       ? config.trail.existingTrailArn
-      : `arn:aws:cloudtrail:${config.homeRegion}:${parts.account}:trail/${auditTrailName(config)}`;
+      : `arn:aws:cloudtrail:${config.homeRegion}:${parts.account}:trail/${names.auditTrailName(config)}`;
   return {
     style: parts.style,
-    ruleNamePrefix: routeNamePrefix(config),
-    busName: centralBusName(config),
+    ruleNamePrefix: names.routeNamePrefix(config),
+    busName: names.centralBusName(config),
     trailName: trailArn.split(':trail/')[1] ?? trailArn,
     trailArn,
     trustedRoleArns: parts.trustedRoleArns,
@@ -155,32 +204,4 @@ function describe(finding: Finding): string {
     `    ${finding.firstSeen} .. ${finding.lastSeen}  id ${finding.id}`,
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** A progress bar on stderr for large inputs, when stderr is a terminal. */
-class ProgressBar {
-  private bar: SingleBar | undefined;
-  private lastUpdate = 0;
-  private readonly enabled = Boolean(process.stderr.isTTY);
-
-  update(bytesRead: number, bytesTotal: number, records: number): void {
-    if (!this.enabled || bytesTotal < PROGRESS_FROM_BYTES) return;
-    const payload = { records, mb: (bytesRead / 1e6).toFixed(0), totalMb: (bytesTotal / 1e6).toFixed(0) };
-    if (!this.bar) {
-      this.bar = new SingleBar({
-        stream: process.stderr,
-        format: 'replaying [{bar}] {percentage}% | {records} records | {mb}/{totalMb} MB',
-        hideCursor: true,
-        clearOnComplete: true,
-      });
-      this.bar.start(bytesTotal, bytesRead, payload);
-    } else if (bytesRead === bytesTotal || Date.now() - this.lastUpdate > 100) {
-      this.bar.update(bytesRead, payload);
-      this.lastUpdate = Date.now();
-    }
-  }
-
-  stop(): void {
-    this.bar?.stop();
-  }
 }

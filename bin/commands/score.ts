@@ -1,12 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { anomalyFindingId, anomalyFindings } from '../../layers/scoring/findings';
-import { labelIndex, type Precision, precisionOf } from '../../layers/scoring/labels';
-import { type ActivityModel, parseActivityModelText } from '../../layers/scoring/model';
-import { describeProblems, readWindows } from '../../layers/scoring/read-input';
-import { renderReport } from '../../layers/scoring/report';
-import { type ScoredWindow, scoreAggregates, topReasons } from '../../layers/scoring/score';
-import { fraction, integer, readLabels } from './train';
+import type { Finding } from '../../layers/findings/finding';
+import type { SuppressedWindow } from '../../layers/scoring/judge';
+import type { Precision } from '../../layers/scoring/labels';
+import type { ActivityModel } from '../../layers/scoring/model';
+import type { ScoredWindow } from '../../layers/scoring/score';
+import { integer } from '../common/numbers';
 
 interface ScoreOptions {
   model: string;
@@ -21,27 +19,63 @@ interface ScoreOptions {
 export function registerScore(program: Command): void {
   program
     .command('score')
-    .description('score CloudTrail activity per principal-window against a trained model')
+    .description(
+      'score CloudTrail activity per principal-window against a trained model: the forest, the verdicts, and the classifier labels taught (when the model carries one)',
+    )
     .argument('<paths...>', 'CloudTrail log files (.json, .json.gz, .jsonl), exports, or directories of them')
     .requiredOption('--model <file>', 'a model written by "honeytrail train"')
-    .option('--json', 'print findings and the top windows as JSON')
-    .option('--report <file>', 'write a self-contained HTML report (score distribution, reasons as charts)')
+    .option(
+      '--json',
+      'print findings and the top windows as one JSON document on one line (notes go to stderr)',
+    )
+    .option(
+      '--report <file>',
+      'write a self-contained HTML report (score distribution, reasons as charts); its folder is created',
+    )
     .option('--labels <file>', 'labels file: show precision by label')
     .option('--threshold <score>', "override the model's threshold")
     .option('--top <n>', 'how many top windows to list and chart', '12')
     .option('--no-progress', 'no progress bar')
     .action(async (paths: string[], options: ScoreOptions) => {
-      const model = readModel(options.model);
-      const threshold = options.threshold ? fraction(options.threshold, '--threshold') : model.threshold;
       const top = integer(options.top, '--top', 1, 1000);
+      const [{ fraction }, { output, prepareOutputFile }, { readLabels }] = await Promise.all([
+        import('../common/numbers'),
+        import('../common/output'),
+        import('../common/labels'),
+      ]);
+      const reportPath = options.report ? prepareOutputFile(options.report, '--report') : undefined;
+      const [
+        { writeFileSync },
+        { anomalyFindingId },
+        { judgeWindows, WindowTraces },
+        { labelIndex, precisionOf },
+        { describeProblems, readWindows },
+        { countReadProblems },
+        { renderReport },
+        { scoreAggregates },
+      ] = await Promise.all([
+        import('node:fs'),
+        import('../../layers/scoring/findings'),
+        import('../../layers/scoring/judge'),
+        import('../../layers/scoring/labels'),
+        import('../../layers/scoring/read-input'),
+        import('../../layers/cloudtrail/reader'),
+        import('../../layers/scoring/report'),
+        import('../../layers/scoring/score'),
+      ]);
+      const model = await readModel(options.model);
+      const threshold = options.threshold ? fraction(options.threshold, '--threshold') : model.threshold;
       const labels = options.labels ? readLabels(options.labels).labels : undefined;
+      const out = output(options.json);
+      const traces = new WindowTraces(model.windowMinutes);
       const { builder, problems } = await readWindows(paths, model.windowMinutes, {
         progress: options.progress,
         label: 'scoring',
+        onRecord: (record) => traces.add(record),
       });
-      process.stderr.write(describeProblems(problems));
+      out.note(describeProblems(problems));
       const scored = scoreAggregates(model, builder.windows(), { threshold, explainTop: top });
-      const findings = anomalyFindings(scored, model, { threshold });
+      const { findings, suppressed } = judgeWindows(scored, model, traces.byWindow(), { threshold });
       const precision = labels
         ? precisionOf(
             findings.map((f) => f.id),
@@ -50,7 +84,7 @@ export function registerScore(program: Command): void {
         : undefined;
       const ranked = [...scored].sort((a, b) => b.score - a.score).slice(0, top);
 
-      if (options.report) {
+      if (reportPath) {
         const findingIds = scored.map((s) =>
           anomalyFindingId(s.window.principal.key, s.window.windowStart, s.window.windowMinutes),
         );
@@ -62,18 +96,18 @@ export function registerScore(program: Command): void {
           scored,
           findings,
           records: builder.records,
-          problems: problems.length,
+          problems: unreadableCount(countReadProblems(problems)),
           skippedRecords: builder.skipped.count,
           top,
           findingIds,
           ...(precision && { precision }),
           ...(labels && { labels: new Map([...labelIndex(labels)].map(([id, l]) => [id, l.label])) }),
         });
-        writeFileSync(options.report, html);
+        writeFileSync(reportPath, html);
       }
 
       if (options.json) {
-        const output = {
+        const document = {
           threshold,
           model: {
             trainingWindow: model.trainingWindow,
@@ -82,22 +116,41 @@ export function registerScore(program: Command): void {
           },
           records: builder.records,
           windows: scored.length,
-          problems: problems.length,
+          aboveThreshold: scored.filter((s) => s.score >= threshold).length,
+          problems: countReadProblems(problems),
           findings,
-          top: ranked.map(summarize),
+          ...(model.classifier && {
+            classifier: { examples: model.classifier.examples, trainedAt: model.classifier.trainedAt },
+          }),
+          suppressed: suppressed.map(suppressedSummary),
+          top: await Promise.all(ranked.map(summarize)),
           ...(precision && { precision }),
         };
-        process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+        out.json(document);
+        if (options.report) out.note(`Wrote ${options.report}.\n`);
         return;
       }
-      process.stdout.write(
-        textSummary(builder.records, scored, ranked, findings.length, threshold, precision),
+      out.text(
+        await textSummary({
+          records: builder.records,
+          scored,
+          ranked,
+          findings,
+          suppressed,
+          threshold,
+          model,
+          precision,
+        }),
       );
-      if (options.report) process.stdout.write(`Wrote ${options.report}.\n`);
+      if (options.report) out.text(`Wrote ${options.report}.\n`);
     });
 }
 
-function readModel(path: string): ActivityModel {
+async function readModel(path: string): Promise<ActivityModel> {
+  const [{ readFileSync }, { parseActivityModelText }] = await Promise.all([
+    import('node:fs'),
+    import('../../layers/scoring/model'),
+  ]);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -107,7 +160,8 @@ function readModel(path: string): ActivityModel {
   return parseActivityModelText(text, path);
 }
 
-function summarize(s: ScoredWindow) {
+async function summarize(s: ScoredWindow) {
+  const { topReasons } = await import('../../layers/scoring/score');
   const { window } = s;
   return {
     score: Math.round(s.score * 10_000) / 10_000,
@@ -125,18 +179,46 @@ function summarize(s: ScoredWindow) {
   };
 }
 
-function textSummary(
-  records: number,
-  scored: readonly ScoredWindow[],
-  ranked: readonly ScoredWindow[],
-  findings: number,
-  threshold: number,
-  precision: Precision | undefined,
-): string {
+function suppressedSummary({ scored, refinement }: SuppressedWindow) {
+  const { window } = scored;
+  return {
+    score: Math.round(scored.score * 10_000) / 10_000,
+    principal: window.principal,
+    windowStart: new Date(window.windowStart).toISOString(),
+    windowEnd: new Date(window.windowStart + window.windowMinutes * 60_000).toISOString(),
+    reason: refinement.reason,
+  };
+}
+
+interface SummaryInput {
+  readonly records: number;
+  readonly scored: readonly ScoredWindow[];
+  readonly ranked: readonly ScoredWindow[];
+  readonly findings: readonly Finding[];
+  readonly suppressed: readonly SuppressedWindow[];
+  readonly threshold: number;
+  readonly model: ActivityModel;
+  readonly precision: Precision | undefined;
+}
+
+/** How many findings to list by title in the terminal (the JSON document has them all). */
+const FINDINGS_SHOWN = 20;
+
+async function textSummary(input: SummaryInput): Promise<string> {
+  const [{ topReasons }, { lacksNovelty, reasonInWords }] = await Promise.all([
+    import('../../layers/scoring/score'),
+    import('../../layers/scoring/report'),
+  ]);
+  const { scored, ranked, findings, suppressed, threshold, model, precision } = input;
+  const above = scored.filter((s) => s.score >= threshold).length;
+  const classifier = model.classifier
+    ? `the classifier from labels (${model.classifier.examples.attack} true-positive, ${model.classifier.examples.benign} false-positive windows) suppressed ${suppressed.length}`
+    : 'no classifier from labels in the model';
   const lines = [
-    `${records} records, ${scored.length} principal-windows, ${findings} at or above the threshold ${threshold}.`,
+    `${input.records} records, ${scored.length} principal-windows, ${above} at or above the threshold ${threshold}; ${classifier}.`,
+    `${findings.length} finding(s) (the forest's, with the verdicts).`,
     '',
-    'score  window (UTC)      calls  principal / reasons',
+    'score  window (UTC)      calls  principal / why',
   ];
   for (const s of ranked) {
     const { window } = s;
@@ -146,9 +228,30 @@ function textSummary(
       `${s.score.toFixed(3)}${mark} ${when}  ${String(window.calls).padStart(5)}  ${window.principal.arn}`,
     );
     const reasons = topReasons(s.reasons ?? [], 3)
-      .map((r) => `${r.name} ${r.value} (norm ${r.norm})`)
+      .map(reasonInWords)
       .join('; ');
     if (reasons) lines.push(`${''.padStart(31)}${reasons}`);
+    if (s.score >= threshold && s.reasons && lacksNovelty(s.reasons)) {
+      lines.push(
+        `${''.padStart(31)}flagged for lacking novelty: less that is new than its windows usually bring`,
+      );
+    }
+  }
+  if (findings.length > 0) {
+    lines.push('', 'Findings:');
+    for (const finding of findings.slice(0, FINDINGS_SHOWN)) {
+      lines.push(`  ${finding.severity.padEnd(8)} ${finding.title}`);
+    }
+    if (findings.length > FINDINGS_SHOWN) {
+      lines.push(`  ... and ${findings.length - FINDINGS_SHOWN} more (--json lists them all)`);
+    }
+  }
+  if (suppressed.length > 0) {
+    lines.push('', 'Not reported (windows like these were labelled false positives):');
+    for (const { scored: s, refinement } of suppressed.slice(0, FINDINGS_SHOWN)) {
+      const when = new Date(s.window.windowStart).toISOString().slice(0, 16).replace('T', ' ');
+      lines.push(`  ${s.score.toFixed(3)} ${when}  ${s.window.principal.arn}: ${refinement.reason}`);
+    }
   }
   if (precision) {
     const p =
@@ -161,4 +264,9 @@ function textSummary(
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Records and whole files that could not be read; skipped files (CSV and the like) are not counted. */
+function unreadableCount(counts: { records: number; files: number }): number {
+  return counts.records + counts.files;
 }

@@ -5,9 +5,10 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
 import { SDK_RETRY } from '../../layers/decoys/aws-errors';
 import { awsPorts } from '../../layers/decoys/aws-ports';
 import {
@@ -19,10 +20,18 @@ import {
   physicalIdOf,
   responseBody,
 } from '../../layers/decoys/custom-resource';
+import { StackSetAccountListing, stsMemberConnector } from '../../layers/decoys/member-aws';
+import { memberAccounts, OrganizationPlanter } from '../../layers/decoys/members';
 import { Planter, sleepFor } from '../../layers/decoys/planter';
 import { cryptoRandom } from '../../layers/decoys/random';
+import {
+  looksLikeRefresh,
+  type RefreshRequest,
+  refreshOptionsOf,
+  refreshRequestSchema,
+} from '../../layers/decoys/refresh-request';
 import { DynamoRegistry, documentClient } from '../../layers/decoys/registry';
-import { objectEventSelectors } from '../../layers/detection/trail-selectors';
+import { loggedBucketSelectors } from '../../layers/detection/trail-selectors';
 import { readEnvironment } from '../../layers/runtime/env';
 import { issueLines } from '../../layers/runtime/issues';
 
@@ -33,14 +42,6 @@ import { issueLines } from '../../layers/runtime/issues';
  */
 
 const logger = new Logger();
-
-const refreshEventSchema = z.object({
-  action: z.literal('refresh'),
-  /** The schedule's event id (the rule's input template puts it here): the idempotency key. */
-  id: z.string().optional(),
-  time: z.string().optional(),
-});
-type RefreshEvent = z.infer<typeof refreshEventSchema>;
 
 function wire() {
   const env = readEnvironment({
@@ -53,6 +54,11 @@ function wire() {
     TRAIL_ARN: { optional: true, pattern: /^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.+$/ },
     TRAIL_BUCKET: { optional: true },
     AWS_REGION: { description: 'set by Lambda' },
+    // Organization mode: the role each member account has (account `*`), and which accounts.
+    MEMBER_ROLE_ARN: { optional: true, pattern: /^arn:aws[a-z-]*:iam::\*:role\/.+$/ },
+    MEMBER_ACCOUNTS: { optional: true, pattern: /^\d{12}(,\d{12})*$/ },
+    MEMBER_UNITS: { optional: true },
+    MEMBER_STACK_SET: { optional: true },
   });
   const dynamo = new DynamoDBClient({ region: env.AWS_REGION, ...SDK_RETRY });
   const registry = new DynamoRegistry(documentClient(dynamo), env.STATE_TABLE);
@@ -87,26 +93,69 @@ function wire() {
               arn: env.TRAIL_ARN,
               trailBucket: env.TRAIL_BUCKET,
               selectors: (input) =>
-                objectEventSelectors({ ...input, partition: env.TRAIL_ARN?.split(':')[1] ?? 'aws' }),
+                loggedBucketSelectors({ ...input, partition: env.TRAIL_ARN?.split(':')[1] ?? 'aws' }),
             },
           }
         : {}),
     });
 
-  const refresh = async (event: RefreshEvent, _context: Context) => {
-    // The schedule's events carry an id; the response workflow's (the planted key was
-    // used) does not, and rotates the key now whatever the cadence says.
-    const { rotated, parameters, objects } = await newPlanter().refresh({
-      rotateKey: event.id === undefined,
+  // Organization mode: this account holds no decoys; each member account is planted
+  // through its role, with its own registry item (layers/decoys/members.ts).
+  const memberRole = env.MEMBER_ROLE_ARN;
+  const organizationPlanter = (ownAccount: string) => {
+    if (!memberRole) return undefined;
+    const list = (value: string | undefined) => (value ? value.split(',').filter(Boolean) : []);
+    const listing = env.MEMBER_STACK_SET
+      ? new StackSetAccountListing(
+          new CloudFormationClient({ region: env.AWS_REGION, ...SDK_RETRY }),
+          env.MEMBER_STACK_SET,
+        )
+      : undefined;
+    return new OrganizationPlanter({
+      accounts: () =>
+        memberAccounts(
+          { accounts: list(env.MEMBER_ACCOUNTS), organizationalUnitIds: list(env.MEMBER_UNITS) },
+          ownAccount,
+          listing,
+        ),
+      connect: stsMemberConnector({
+        sts: new STSClient({ region: env.AWS_REGION, ...SDK_RETRY }),
+        rolePattern: memberRole,
+        region: env.AWS_REGION,
+        sessionName: 'platform-operations',
+      }),
+      registryFor: (account) => new DynamoRegistry(documentClient(dynamo), env.STATE_TABLE, account),
+      planter: {
+        clock: () => new Date(),
+        random: cryptoRandom,
+        region: env.AWS_REGION,
+        log: logger,
+        sleep: sleepFor,
+      },
+      // The role may be minutes old (the access StackSet deploys just before): IAM is eventually consistent.
+      retry: { sleep: sleepFor },
+      roleName: memberRole.split('/').at(-1),
     });
+  };
+
+  const refresh = async (event: RefreshRequest, context: Context) => {
+    const members = organizationPlanter(accountOf(context));
+    if (members) {
+      const outcomes = await members.refresh(refreshOptionsOf(event));
+      // Counts only: the logs are readable with ReadOnlyAccess.
+      logger.info('rotation done', { accounts: outcomes.length });
+      return { accounts: outcomes.length };
+    }
+    // reason "response" (the workflow, after the reserved key was used) rotates the key now.
+    const { rotated, parameters, objects, secrets } = await newPlanter().refresh(refreshOptionsOf(event));
     // Counts only (the logs are readable with ReadOnlyAccess): no names, no key ids.
-    const counts = { rotated, parameters, objects };
+    const counts = { rotated, parameters, objects, secrets };
     logger.info('rotation done', counts);
     return counts;
   };
 
   const answer = async (event: CustomResourceEvent, context: Context) => {
-    const planter = newPlanter();
+    const planter = organizationPlanter(accountOf(context)) ?? newPlanter();
     return answerCustomResource(event, {
       work: (e) =>
         customResourceWork(e, {
@@ -133,6 +182,14 @@ function wire() {
       config: new IdempotencyConfig({ eventKeyJmesPath: 'RequestId' }),
     }),
   };
+}
+
+/** The function's own account, from its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME). */
+function accountOf(context: Context): string {
+  const account = context.invokedFunctionArn?.split(':')[4] ?? '';
+  if (!/^\d{12}$/.test(account))
+    throw new Error(`cannot read the account from the function ARN ${context.invokedFunctionArn}`);
+  return account;
 }
 
 function logHint(context: Context): string {
@@ -171,8 +228,12 @@ export const handler = async (event: unknown, context: Context): Promise<unknown
   }
 
   if (!wired.ok) throw wired.error;
-  const refresh = refreshEventSchema.safeParse(event);
+  const refresh = refreshRequestSchema.safeParse(event);
   if (refresh.success) return wired.refreshOnce(refresh.data, context);
+  if (looksLikeRefresh(event))
+    throw new Error(
+      `malformed refresh request: ${issueLines(refresh.error, { root: '(event)' }).join('; ')}`,
+    );
 
   // Neither: nothing to answer. Say what arrived and what was expected.
   const keys = event && typeof event === 'object' ? Object.keys(event).join(', ') : typeof event;

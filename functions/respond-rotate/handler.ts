@@ -10,14 +10,19 @@ import {
   rotateKey,
   SecretsManagerVault,
   SsmParameterVault,
+  StsKeyCheck,
 } from '../../layers/response/rotate';
 
 /**
  * Creates and stores a user's new access key in one step (the secret never
- * enters the state machine's data), or deletes new keys that were not stored.
+ * enters the state machine's data) and confirms it works (sts:GetCallerIdentity
+ * signed with it) before the old key may be deleted; or deletes new keys that
+ * were not stored.
  */
 const logger = new Logger();
 const keys = new IamKeyAdmin(new IAMClient({}));
+// Each check signs with the new key itself, so it needs no permission of this function's.
+const check = new StsKeyCheck();
 const vaults = {
   'secrets-manager': new SecretsManagerVault(new SecretsManagerClient({})),
   'ssm-parameter': new SsmParameterVault(new SSMClient({})),
@@ -31,7 +36,7 @@ export const handler = async (event: unknown) => {
   const { op, plan } = parsed.data;
   const vault = vaults[plan.keyStore];
   if (op === 'rotate') {
-    const result = await rotateKey(plan, { keys, vault, now: () => new Date() });
+    const result = await rotateKey(plan, { keys, vault, check, now: () => new Date() });
     logger.info('key rotated', { user: plan.userName, newAccessKeyId: result.newAccessKeyId });
     return result;
   }

@@ -8,8 +8,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoFindingRecords } from '../../layers/findings/records';
 import { SnsNotifier } from '../../layers/response/aws-adapters';
 import { PowertoolsKpiSink } from '../../layers/response/kpi-metrics';
+import { S3ReceivedFindings } from '../../layers/response/received';
 import { S3RefusalLog } from '../../layers/response/refusals';
-import { countLabel, isLabelEvent, SfnExecutionStarter, startResponse } from '../../layers/response/start';
+import {
+  countLabel,
+  type IntakeDeps,
+  isLabelEvent,
+  SfnExecutionStarter,
+  startResponse,
+} from '../../layers/response/start';
 import { readEnvironment } from '../../layers/runtime/env';
 
 /**
@@ -22,18 +29,20 @@ import { readEnvironment } from '../../layers/runtime/env';
 const env = readEnvironment({
   WORKFLOW_ARN: { pattern: /^arn:aws[a-z-]*:states:/, description: 'the state machine to start' },
   STATE_TABLE: { description: 'the state table, where detectors record the findings they publish' },
-  RECORDS_BUCKET: { description: 'the object-locked bucket refused findings are kept in' },
+  RECORDS_BUCKET: { description: 'the object-locked bucket accepted and refused findings are kept in' },
   TOPIC_ARN: { pattern: /^arn:aws[a-z-]*:sns:/, description: 'the notifications topic' },
 });
 const logger = new Logger();
 const kpis = new PowertoolsKpiSink(new Metrics());
+const s3 = new S3Client({});
 const deps = {
   starter: new SfnExecutionStarter(new SFNClient({}), env.WORKFLOW_ARN),
   records: new DynamoFindingRecords(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.STATE_TABLE),
-  refusals: new S3RefusalLog(new S3Client({}), env.RECORDS_BUCKET),
+  refusals: new S3RefusalLog(s3, env.RECORDS_BUCKET),
+  received: new S3ReceivedFindings(s3, env.RECORDS_BUCKET),
   alerts: new SnsNotifier(new SNSClient({}), env.TOPIC_ARN),
   now: () => new Date(),
-};
+} satisfies IntakeDeps;
 
 export const handler = async (event: unknown) => {
   if (isLabelEvent(event)) {

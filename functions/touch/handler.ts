@@ -24,7 +24,7 @@ const env = readEnvironment({
  * what is being touched). The source keeps its names; this is where they change.
  */
 const METRIC_NAMES: Record<TouchMetric, string> = {
-  Touches: 'MatchedCalls',
+  MatchedCalls: 'MatchedCalls',
   Findings: 'Findings',
   Duplicates: 'Duplicates',
   Allowlisted: 'Allowlisted',
@@ -40,8 +40,13 @@ const dynamo = documentClient();
 
 const processEvent = touchHandler({
   ...touchSettingsFromEnvironment(env),
-  loadResources: async () =>
-    (await readRegistry({ tableName: env.STATE_TABLE, client: dynamo }))?.resources ?? [],
+  // Organization mode keeps one registry per member account; single-account mode one
+  // for the account, under its own key: the account's, else that one.
+  loadResources: async (account) =>
+    (
+      (account ? await readRegistry({ tableName: env.STATE_TABLE, client: dynamo, account }) : undefined) ??
+      (await readRegistry({ tableName: env.STATE_TABLE, client: dynamo }))
+    )?.resources ?? [],
   store: new DynamoTouchStore(dynamo, env.STATE_TABLE),
   sink: findingSinkFromEnvironment(env),
   now: () => Date.now(),

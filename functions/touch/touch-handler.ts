@@ -22,8 +22,12 @@ import type { FindingSink } from '../../layers/findings/publish';
  */
 export interface TouchHandlerDependencies {
   settings: TouchSettings;
-  /** The decoys with their current key ids (the registry). */
-  loadResources: () => Promise<readonly KnownDecoy[]>;
+  /**
+   * The decoys with their current key ids: the registry of the account the event
+   * comes from (organization mode keeps one per member account; `account` is the
+   * record's recipientAccountId, undefined when the record has none).
+   */
+  loadResources: (account: string | undefined) => Promise<readonly KnownDecoy[]>;
   store: TouchStore;
   sink: FindingSink;
   now: () => number;
@@ -38,18 +42,25 @@ export interface TouchHandlerDependencies {
 export interface TouchHandlerResult {
   ignored?: string;
   /** `resource` is `<kind>:<name>` of the resource the call touched. */
-  touches: { result: TouchResult; findingId?: string; resource: string; severity: string }[];
+  matches: { result: TouchResult; findingId?: string; resource: string; severity: string }[];
 }
 
 export function touchHandler(deps: TouchHandlerDependencies) {
   const ttl = deps.cacheTtlMs ?? 60_000;
-  let cached: { index: DecoyIndex; loadedAt: number } | undefined;
-  const decoyIndex = async () => {
+  // One index per account, each reused for `ttl`.
+  const cached = new Map<string, { index: DecoyIndex; loadedAt: number }>();
+  const decoyIndex = async (account: string | undefined) => {
     const now = deps.now();
-    if (!cached || now - cached.loadedAt > ttl) {
-      cached = { index: new DecoyIndex(await deps.loadResources(), { keyArn: deps.keyArn }), loadedAt: now };
+    const key = account ?? '';
+    let entry = cached.get(key);
+    if (!entry || now - entry.loadedAt > ttl) {
+      entry = {
+        index: new DecoyIndex(await deps.loadResources(account), { keyArn: deps.keyArn }),
+        loadedAt: now,
+      };
+      cached.set(key, entry);
     }
-    return cached.index;
+    return entry.index;
   };
 
   return async (event: unknown): Promise<TouchHandlerResult> => {
@@ -64,7 +75,8 @@ export function touchHandler(deps: TouchHandlerDependencies) {
       });
       throw error;
     }
-    const index = await decoyIndex();
+    const account = parsed.record.recipientAccountId;
+    const index = await decoyIndex(/^\d{12}$/.test(account ?? '') ? account : undefined);
     const outcome = await processRecord(parsed.record, parsed.deliveryId, index, deps.settings, {
       store: deps.store,
       sink: deps.sink,
@@ -73,11 +85,11 @@ export function touchHandler(deps: TouchHandlerDependencies) {
     });
     const result: TouchHandlerResult = {
       ...(outcome.ignored ? { ignored: outcome.ignored } : {}),
-      touches: outcome.outcomes.map((o) => ({
+      matches: outcome.outcomes.map((o) => ({
         result: o.result,
         ...(o.findingId ? { findingId: o.findingId } : {}),
-        resource: `${o.touch.resource.kind}:${o.touch.resource.name}`,
-        severity: o.touch.severity,
+        resource: `${o.match.resource.kind}:${o.match.resource.name}`,
+        severity: o.match.severity,
       })),
     };
     // The same line for every event, whatever it matched: anyone with logs:FilterLogEvents

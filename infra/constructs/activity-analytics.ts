@@ -7,8 +7,11 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { OrganizationConfig } from '../../layers/config/organization';
 import { allRegions, type HoneytrailConfig } from '../../layers/config/schema';
 import { FINDING_EVENT_SOURCE } from '../../layers/findings/finding';
 import { MODEL_KEYS } from '../../layers/scoring/aws';
@@ -30,6 +33,13 @@ export interface ActivityAnalyticsProps {
   readonly notifications: Notifications;
   /** Its `logBucket` feeds scoring; without one, training reads LookupEvents and nothing scores new files. */
   readonly trail: AuditTrail;
+  /**
+   * Organization mode: the organization trail's log archive (another account) is
+   * read instead of the stack's trail bucket. Its new log files arrive through
+   * `notificationTopicArn` (an S3 event notification topic of the bucket, raw
+   * delivery); without one, nothing scores new files until that notification exists.
+   */
+  readonly logArchive?: OrganizationConfig['logArchive'];
 }
 
 /**
@@ -60,7 +70,10 @@ export class ActivityAnalytics extends Construct {
     super(scope, id);
     const { config, state, notifications, trail } = props;
     const stack = Stack.of(this);
-    const logBucket = trail.logBucket;
+    const logArchive = props.logArchive;
+    const logBucket = logArchive
+      ? s3.Bucket.fromBucketName(this, 'LogArchive', logArchive.bucket)
+      : trail.logBucket;
 
     this.key = new kms.Key(this, 'Key', {
       enableKeyRotation: true,
@@ -179,11 +192,25 @@ export class ActivityAnalytics extends Construct {
       maxEventAge: Duration.hours(6),
     });
 
-    this.queue = logBucket ? this.deliveryQueue(logBucket) : undefined;
+    if (logArchive?.kmsKeyArn) {
+      // Log files of an organization trail encrypted with SSE-KMS: reading them is decrypting.
+      for (const fn of [this.trainFunction, this.scoreFunction]) {
+        fn.role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [logArchive.kmsKeyArn] }),
+        );
+      }
+    }
+    if (logArchive) {
+      this.queue = logArchive.notificationTopicArn
+        ? this.deliveryQueue(undefined, logArchive.notificationTopicArn)
+        : undefined;
+    } else {
+      this.queue = logBucket ? this.deliveryQueue(logBucket) : undefined;
+    }
   }
 
   /** The queue of new log files, and the scoring function reading it. */
-  private deliveryQueue(logBucket: s3.IBucket): sqs.Queue {
+  private deliveryQueue(logBucket: s3.IBucket | undefined, topicArn?: string): sqs.Queue {
     const queue = new sqs.Queue(this, 'Deliveries', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -200,6 +227,17 @@ export class ActivityAnalytics extends Construct {
       }),
     );
     const filter = { prefix: 'AWSLogs/', suffix: '.json.gz' };
+    if (topicArn || !logBucket) {
+      // The log archive account's topic of the bucket's "object created" events. Raw
+      // delivery: the message is the S3 event itself, as a direct notification's is.
+      // The topic's policy there must allow sns:Subscribe from this account.
+      if (topicArn) {
+        sns.Topic.fromTopicArn(this, 'LogArchiveTopic', topicArn).addSubscription(
+          new subscriptions.SqsSubscription(queue, { rawMessageDelivery: true }),
+        );
+      }
+      return queue;
+    }
     const owned = logBucket instanceof s3.Bucket;
     if (owned) {
       // Set on the bucket itself rather than through CDK's notification custom

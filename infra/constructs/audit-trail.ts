@@ -24,7 +24,7 @@ export interface AuditTrailProps {
  * and write) and, in `all-buckets` mode, S3 object-level events for every bucket but
  * the trail's own (each delivery would log an event about itself, a loop). In
  * `planted-bucket` mode the template names no bucket: management events only, which
- * the planter completes at plant time with objectEventSelectors
+ * the planter completes at plant time with loggedBucketSelectors
  * (layers/detection/trail-selectors.ts): the planted bucket among cover buckets.
  */
 export function trailSelectors(

@@ -1,9 +1,12 @@
-import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { memberRoleArn, memberStackSetName } from '../../layers/config/names';
 import type { HoneytrailConfig } from '../../layers/config/schema';
 import { type DecoyShape, OWNERSHIP_TAG_KEY } from '../../layers/decoys/catalogue';
 import { DECOY_WRITER } from '../../layers/decoys/content';
@@ -62,11 +65,27 @@ export class DecoyFleet extends Construct {
     });
 
     const selectorTrail = props.trail?.plantTimeSelectors ? props.trail : undefined;
+    const organization = config.organization;
+    // Organization mode: the planter works in each member account through its role
+    // (layers/decoys/members.ts); the accounts are the listed ones, else those the
+    // access StackSet deployed the role to in the target OUs.
+    const memberEnvironment: Record<string, string> = organization
+      ? {
+          MEMBER_ROLE_ARN: memberRoleArn(config, stack.partition),
+          ...(organization.targets.accounts.length > 0
+            ? { MEMBER_ACCOUNTS: organization.targets.accounts.join(',') }
+            : {
+                MEMBER_UNITS: organization.targets.organizationalUnitIds.join(','),
+                MEMBER_STACK_SET: memberStackSetName(config, 'access'),
+              }),
+        }
+      : {};
     this.plantFunction = new HouseFunction(this, 'Rotation', {
       handlerDir: 'plant',
       serviceName: 'secret-rotation',
       description: 'Rotates service credentials',
-      timeout: Duration.minutes(5),
+      // Members are planted a few at a time, each spreading its writes over seconds.
+      timeout: Duration.minutes(organization ? 15 : 5),
       // No key id here: it is UUID-shaped and env values are visible. The custom
       // resource passes the key's ARN; the scheduled refresh uses the alias.
       environment: {
@@ -75,10 +94,26 @@ export class DecoyFleet extends Construct {
         ...(selectorTrail?.logBucket
           ? { TRAIL_ARN: selectorTrail.trailArn, TRAIL_BUCKET: selectorTrail.logBucket.bucketName }
           : {}),
+        ...memberEnvironment,
       },
     });
     const role = this.plantFunction.role;
     props.state.allowReadWrite(role);
+    if (memberEnvironment.MEMBER_STACK_SET) {
+      const stackSetInstances = `arn:${stack.partition}:cloudformation:${stack.region}:*:stackset/${memberEnvironment.MEMBER_STACK_SET}:*`;
+      // The target OUs' accounts, as the access StackSet's instances (read as the delegated administrator).
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudformation:ListStackInstances'],
+          resources: [stackSetInstances],
+        }),
+      );
+      acknowledge(
+        role,
+        `AwsSolutions-IAM5[Resource::${nagResource(this, stackSetInstances)}]`,
+        'One StackSet by name; its id suffix is assigned at creation, and a service-managed StackSet run by a delegated administrator is owned by the management account.',
+      );
+    }
     // Writing SecureString values only encrypts; the planter never reads them back.
     this.key.grant(role, 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateAlias', 'kms:DeleteAlias');
     if (selectorTrail) selectorTrail.allowSelectorUpdates(role);
@@ -322,6 +357,7 @@ export class DecoyFleet extends Construct {
         Shape: encodeShape(shape),
         Revision: shapeRevision(shape),
         KeyArn: this.key.keyArn,
+        ...(selectorTrail?.resource ? { TrailRevision: trailRevision(selectorTrail.resource) } : {}),
       },
     });
     // The key must exist before the planter aliases it; the trail before its selectors are set.
@@ -337,6 +373,7 @@ export class DecoyFleet extends Construct {
         // The event id makes a redelivered schedule event a no-op (idempotency key).
         event: events.RuleTargetInput.fromObject({
           action: 'refresh',
+          reason: 'schedule',
           id: events.EventField.eventId,
           time: events.EventField.time,
         }),
@@ -344,4 +381,42 @@ export class DecoyFleet extends Construct {
       }),
     );
   }
+}
+
+/**
+ * A digest of the trail resource's properties, for the custom resource. A deploy
+ * that updates the trail puts the template's selectors back (management events
+ * only; audit-trail.ts), which would stop the bucket's object events until
+ * someone put them again. With the digest among its properties, the same deploy
+ * updates the custom resource right after the trail (it depends on it), and the
+ * planter puts the object selectors back at once. Chosen over a check on every
+ * scheduled run: no daily GetEventSelectors by the rotation role, and no gap of
+ * up to a day.
+ */
+export function trailRevision(trail: cloudtrail.CfnTrail): string {
+  const properties = {
+    advancedEventSelectors: trail.advancedEventSelectors,
+    cloudWatchLogsLogGroupArn: trail.cloudWatchLogsLogGroupArn,
+    cloudWatchLogsRoleArn: trail.cloudWatchLogsRoleArn,
+    enableLogFileValidation: trail.enableLogFileValidation,
+    eventSelectors: trail.eventSelectors,
+    includeGlobalServiceEvents: trail.includeGlobalServiceEvents,
+    insightSelectors: trail.insightSelectors,
+    isLogging: trail.isLogging,
+    isMultiRegionTrail: trail.isMultiRegionTrail,
+    isOrganizationTrail: trail.isOrganizationTrail,
+    kmsKeyId: trail.kmsKeyId,
+    s3BucketName: trail.s3BucketName,
+    s3KeyPrefix: trail.s3KeyPrefix,
+    snsTopicName: trail.snsTopicName,
+    tags: trail.tags.renderTags(),
+    trailName: trail.trailName,
+  };
+  return Lazy.uncachedString({
+    produce: (context) =>
+      createHash('sha256')
+        .update(JSON.stringify(context.resolve(properties)))
+        .digest('hex')
+        .slice(0, 16),
+  });
 }

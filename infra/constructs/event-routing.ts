@@ -142,6 +142,11 @@ export interface EventRoutingProps {
   readonly notifications: Notifications;
   readonly trail: AuditTrail;
   readonly decoys: DecoyFleet;
+  /**
+   * Forward this region's own events to the central bus (default true). False in
+   * organization mode: the security account holds no decoys, members forward theirs.
+   */
+  readonly forwardLocalEvents?: boolean;
 }
 
 export class EventRouting extends Construct {
@@ -279,11 +284,13 @@ export class EventRouting extends Construct {
     });
 
     // This region's default bus → central bus (other regions: the regional stacks).
-    const forwarding = new Construct(this, 'Forwarding');
-    this.forwardingRules = forwardingRules(forwarding, this.rules, {
-      busArn: bus.eventBusArn,
-      deadLetters: this.deadLetters,
-    });
+    this.forwardingRules =
+      (props.forwardLocalEvents ?? true)
+        ? forwardingRules(new Construct(this, 'Forwarding'), this.rules, {
+            busArn: bus.eventBusArn,
+            deadLetters: this.deadLetters,
+          })
+        : [];
 
     const schedule = new events.Rule(this, 'ReportSchedule', {
       schedule: events.Schedule.expression(config.detection.unloggedUseSchedule),

@@ -13,7 +13,16 @@ export interface NotificationsProps {
   readonly alertEmail: string;
   /** Name of the central bus in the home region; other regions forward to it. */
   readonly busName: string;
+  /**
+   * Organization mode: the organization whose accounts may put events on the bus
+   * (their forwarding rules' roles), by aws:PrincipalOrgID. The Deny on findings
+   * holds for them as for everyone.
+   */
+  readonly organizationId?: string;
 }
+
+/** The Sid of the bus policy statement that lets the organization's accounts forward events. */
+export const ORGANIZATION_FORWARDING_SID = 'OrganizationAccountsForward';
 
 /** The Sid of the bus policy statement that keeps findings to the detectors (tests find it by this). */
 export const FINDINGS_ONLY_FROM_DETECTORS_SID = 'FindingsOnlyFromPlatformDetectors';
@@ -76,6 +85,17 @@ export class Notifications extends Construct {
             StringNotEquals: { 'aws:PrincipalArn': publishers },
           },
         }),
+        ...(props.organizationId
+          ? [
+              new iam.PolicyStatement({
+                sid: ORGANIZATION_FORWARDING_SID,
+                principals: [new iam.AnyPrincipal()],
+                actions: ['events:PutEvents'],
+                resources: [busArn],
+                conditions: { StringEquals: { 'aws:PrincipalOrgID': props.organizationId } },
+              }),
+            ]
+          : []),
       ],
     });
   }

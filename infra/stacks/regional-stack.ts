@@ -17,7 +17,8 @@ export interface RegionalStackProps extends StackProps {
 }
 
 /**
- * One per monitored region other than home: the detection rules on this region's
+ * One per covered region other than home (every region enabled by default, plus the
+ * opt-in ones listed; single-account mode only): the detection rules on this region's
  * default bus, forwarding to the central bus in the home region (a stolen key works
  * against every region's endpoints, and IAM's events arrive in us-east-1 only).
  *

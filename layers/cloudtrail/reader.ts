@@ -14,21 +14,84 @@ import { type CloudTrailRecord, cloudTrailRecordSchema, parseEventTime } from '.
  *   including Panther's test lines (`{"event": {...}}`, `p_*` enrichment fields stripped),
  * - EventBridge envelopes ("AWS API Call via CloudTrail"; the record is `detail`),
  * - LookupEvents output `{"Events":[{"CloudTrailEvent":"<json string>"}]}`,
+ * - CloudWatch Logs events whose `message` is the record or envelope as JSON text:
+ *   a subscription payload `{"logEvents":[...]}`, FilterLogEvents output `{"events":[...]}`,
+ *   and the Datadog Forwarder's events from a CloudTrail log group,
+ * - exports that renamed fields: Logstash and OTRF Security-Datasets (`@timestamp` for
+ *   eventTime), Datadog (`network.client.ip`, `http.useragent` for sourceIPAddress, userAgent),
  * given as files or directories (read recursively, in sorted order).
  *
  * Every record is validated with cloudTrailRecordSchema. One that cannot be read is
  * reported through `onProblem` with the file, where in it, and why; never dropped
  * silently. CloudTrail digest files (which list log files, not records) yield nothing.
+ * A file that is not read at all (a CSV; a Parquet, zip or .log file met in a
+ * directory) is reported too, as skipped.
  */
 
-/** Something the reader could not turn into a record: which file, where in it, why. */
+/**
+ * Something the reader could not turn into a record: which file, where in it, why.
+ * Three kinds, told apart by their fields (see problemKind):
+ * - one record lost: `recordIndex` is set;
+ * - a whole file lost, its records uncounted (broken gzip, not JSON, empty): neither is
+ *   set, and the location is `file` or `gzip`;
+ * - a file not read because it is no format read here (a CSV): `skipped` is true.
+ */
 export type ReadProblem = {
   source: string;
   location: string;
   message: string;
-  /** In a log file read with logFileRecords: the record's index in `Records`. */
+  /**
+   * The record's position in its file, from 0, counting readable and unreadable
+   * records alike (in a log file: its index in `Records`).
+   */
   recordIndex?: number;
+  /** Set on a file that was passed over, not read: nothing in it was judged. */
+  skipped?: true;
 };
+
+export type ReadProblemKind = 'record' | 'file' | 'skipped';
+
+/** What a problem cost: one record, a whole file, or a file not read at all. */
+export function problemKind(problem: ReadProblem): ReadProblemKind {
+  if (problem.skipped) return 'skipped';
+  return problem.recordIndex === undefined ? 'file' : 'record';
+}
+
+export interface ReadProblemCounts {
+  /** Records that could not be read, each named by file and index. */
+  readonly records: number;
+  /** Files that could not be read at all (their records could not be counted). */
+  readonly files: number;
+  /** Files passed over: not a format read here. */
+  readonly skipped: number;
+}
+
+export function countReadProblems(problems: readonly ReadProblem[]): ReadProblemCounts {
+  const counts = { records: 0, files: 0, skipped: 0 };
+  for (const problem of problems) {
+    const kind = problemKind(problem);
+    if (kind === 'record') counts.records++;
+    else if (kind === 'file') counts.files++;
+    else counts.skipped++;
+  }
+  return counts;
+}
+
+/** `5 unreadable record(s), 1 unreadable file(s), 1 file(s) skipped`; the parts that are not zero, or ''. */
+export function summarizeReadProblems(problems: readonly ReadProblem[]): string {
+  const { records, files, skipped } = countReadProblems(problems);
+  const parts: string[] = [];
+  if (records > 0) parts.push(`${records} unreadable record(s)`);
+  if (files > 0) parts.push(`${files} unreadable file(s)`);
+  if (skipped > 0) parts.push(`${skipped} file(s) skipped`);
+  return parts.join(', ');
+}
+
+/** One problem on one line: `<file> line 3 (record 2): <why>`. */
+export function describeReadProblem(problem: ReadProblem): string {
+  const index = problem.recordIndex === undefined ? '' : ` (record ${problem.recordIndex})`;
+  return `${problem.source} ${problem.location}${index}: ${problem.message}`;
+}
 
 export type ReadProgress = { bytesRead: number; bytesTotal: number; records: number };
 
@@ -41,8 +104,62 @@ export interface ReadOptions {
 type ProblemSink = (problem: ReadProblem) => void;
 type RecordSink = (record: CloudTrailRecord) => void;
 
-/** Names of files a directory walk picks up; files named explicitly are always read. */
+/**
+ * One file (or text) being read: where its records go, where its problems go, and
+ * how many records it has held so far, so that every record-level problem carries
+ * the record's index in the file.
+ */
+interface FileContext {
+  readonly source: string;
+  readonly push: RecordSink;
+  readonly report: ProblemSink;
+  nextIndex: number;
+}
+
+function fileContext(source: string, push: RecordSink, report: ProblemSink): FileContext {
+  return { source, push, report, nextIndex: 0 };
+}
+
+/** One record lost: named by where it was and its index in the file. */
+function recordProblem(context: FileContext, location: string, message: string) {
+  context.report({ source: context.source, location, message, recordIndex: context.nextIndex++ });
+}
+
+/** A whole file lost (its records could not be counted). */
+function fileProblem(context: FileContext, location: 'file' | 'gzip', message: string) {
+  context.report({ source: context.source, location, message });
+}
+
+/** Names of files a directory walk reads. */
 const DATA_FILE = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
+/**
+ * Data a directory walk meets but does not read: reported as skipped, so that a folder
+ * of exports in another format does not read as "0 records" with no word why. Other
+ * files (a README, notes) are passed over quietly: they are not records.
+ */
+const OTHER_DATA_FILE = /\.(parquet|orc|avro|xlsx?|zip|tar|tgz|7z|bz2|xz|zst|log)$/i;
+/** CSV is never read, even when named (see CSV_SKIPPED). */
+const CSV_FILE = /\.(csv|tsv)(\.gz)?$/i;
+/**
+ * CSV is skipped rather than read: there is no CloudTrail CSV layout. Each tool writes
+ * its own columns, and the ones found publicly lose what scoring needs (OTRF's CSV of
+ * anonymous S3 requests, dataset SDAWS-2202181000, writes userIdentity and
+ * requestParameters as Python dict text, not JSON, and has no event source or region).
+ */
+const CSV_SKIPPED =
+  'skipped: CSV is not read (CloudTrail has no CSV layout; each tool writes its own columns). ' +
+  'Export the records as JSON: CloudTrail log files, LookupEvents output or JSON lines';
+
+/**
+ * The deepest nesting a record may have, counting the record as level 1. CloudTrail's
+ * own records nest a few levels (the deepest of the 761 in test/data, an EC2
+ * RunInstances, has 11); far deeper JSON is not CloudTrail's and would overflow the
+ * stack of whatever walks it recursively later (JSON.stringify does, at some
+ * thousands of levels).
+ */
+export const MAX_RECORD_DEPTH = 64;
+/** Arrays around records: an array of log files is two; more is no shape of CloudTrail's. */
+const MAX_WRAPPER_DEPTH = 8;
 
 /**
  * Reads every record in `paths` (files or directories), one file at a time and one
@@ -55,7 +172,8 @@ export async function* readCloudTrail(
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord> {
   const onProblem: ProblemSink = options.onProblem ?? (() => {});
-  const files = await expandPaths(paths);
+  const { files, skipped } = await expandPaths(paths);
+  for (const problem of skipped) onProblem(problem);
   const progress: ReadProgress = {
     bytesRead: 0,
     bytesTotal: files.reduce((total, file) => total + file.size, 0),
@@ -90,32 +208,57 @@ export async function* readCloudTrail(
  * `source` names the text in problems (a file path, an S3 key).
  */
 export function recordsFromText(text: string, source: string, onProblem?: ProblemSink): CloudTrailRecord[] {
-  const report: ProblemSink = onProblem ?? (() => {});
   const records: CloudTrailRecord[] = [];
-  const push: RecordSink = (record) => records.push(record);
-  if (text.trim() === '') {
-    report({ source, location: 'file', message: 'empty: no CloudTrail records' });
+  const context = fileContext(source, (record) => records.push(record), onProblem ?? (() => {}));
+  const content = withoutByteOrderMark(text);
+  if (content.trim() === '') {
+    fileProblem(context, 'file', 'empty: no CloudTrail records');
     return records;
   }
   let document: unknown;
   try {
-    document = JSON.parse(text);
+    document = JSON.parse(content);
   } catch (error) {
-    // Not one document: JSON lines, unless the first line is not JSON on its own
-    // either (a truncated or broken document), which is one problem, not one per line.
-    const lines = text.split('\n');
-    const first = lines.findIndex((line) => line.trim() !== '');
-    if (!isJson(lines[first]!)) {
-      report({ source, location: 'file', message: `not valid JSON: ${(error as Error).message}` });
-      return records;
-    }
-    lines.forEach((line, index) => {
-      readLine(line, index + 1, source, push, report);
-    });
+    readAsLines(content.split('\n'), error as Error, context);
     return records;
   }
-  recordsOfValue(document, '', source, push, report);
+  recordsOfValue(document, '', context, 0);
   return records;
+}
+
+/**
+ * Text that is not one JSON document. If some line after the first is a JSON object
+ * on its own, the text is JSON lines whose first line(s) are broken (cut off, a
+ * header, a log line): every line is read, and each bad one costs only its record.
+ * Otherwise it is a broken document, one problem for the file. A pretty-printed
+ * document never holds a whole non-empty object on a line of its own, so it is not
+ * taken for lines.
+ */
+function readAsLines(lines: string[], error: Error, context: FileContext) {
+  const first = lines.findIndex((line) => line.trim() !== '');
+  if (!lines.some((line, index) => index > first && isObjectLine(line))) {
+    fileProblem(context, 'file', `not valid JSON: ${error.message}`);
+    return;
+  }
+  lines.forEach((line, index) => {
+    readLine(line, index + 1, context);
+  });
+}
+
+function isObjectLine(line: string): boolean {
+  const text = line.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) return false;
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) && Object.keys(value).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Windows tools write a byte order mark, which JSON.parse rejects. */
+function withoutByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
@@ -168,135 +311,181 @@ export function logFileRecords(text: string, source: string, onProblem: ProblemS
     );
   }
   const found: CloudTrailRecord[] = [];
+  const context = fileContext(source, (record) => found.push(record), onProblem);
   records.forEach((item, index) => {
-    toRecord(
-      item,
-      `Records[${index}]`,
-      source,
-      (record) => found.push(record),
-      (problem) => onProblem({ ...problem, recordIndex: index }),
-    );
+    toRecord(item, `Records[${index}]`, context);
   });
   return found;
 }
 
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readLine(line: string, lineNumber: number, source: string, push: RecordSink, report: ProblemSink) {
+function readLine(line: string, lineNumber: number, context: FileContext) {
   if (line.trim() === '') return;
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (error) {
-    report({
-      source,
-      location: `line ${lineNumber}`,
-      message: `not valid JSON: ${(error as Error).message}`,
-    });
+    recordProblem(context, `line ${lineNumber}`, `not valid JSON: ${(error as Error).message}`);
     return;
   }
-  recordsOfValue(value, `line ${lineNumber}`, source, push, report);
+  recordsOfValue(value, `line ${lineNumber}`, context, 0);
 }
 
 const at = (location: string, suffix: string) => (location ? `${location} ${suffix}` : suffix);
 
-/** Finds the records in one parsed value, whatever its shape. */
-function recordsOfValue(
-  value: unknown,
-  location: string,
-  source: string,
-  push: RecordSink,
-  report: ProblemSink,
-) {
+/**
+ * Finds the records in one parsed value, whatever its shape. `depth` counts the
+ * wrappers around it (arrays, envelopes, JSON text in a field), so that a value
+ * nested without end is a problem, not a stack overflow.
+ */
+function recordsOfValue(value: unknown, location: string, context: FileContext, depth: number) {
+  if (depth > MAX_WRAPPER_DEPTH) {
+    recordProblem(
+      context,
+      location || 'document',
+      `nested more than ${MAX_WRAPPER_DEPTH} wrappers deep: no shape CloudTrail records are kept in`,
+    );
+    return;
+  }
   if (Array.isArray(value)) {
     value.forEach((item, index) => {
-      recordsOfValue(item, `${location}[${index}]`, source, push, report);
+      recordsOfValue(item, `${location}[${index}]`, context, depth + 1);
     });
     return;
   }
   if (value === null || typeof value !== 'object') {
-    report({
-      source,
-      location: location || 'document',
-      message: `expected a CloudTrail record, got ${describe(value)}`,
-    });
+    recordProblem(context, location || 'document', `expected a CloudTrail record, got ${describe(value)}`);
     return;
   }
   const object = value as Record<string, unknown>;
   if (Array.isArray(object.Records)) {
     object.Records.forEach((item, index) => {
-      toRecord(item, at(location, `Records[${index}]`), source, push, report);
+      toRecord(item, at(location, `Records[${index}]`), context);
     });
     return;
   }
   if (Array.isArray(object.Events)) {
     object.Events.forEach((item, index) => {
-      lookupEvent(item, at(location, `Events[${index}]`), source, push, report);
+      jsonTextField(item, 'CloudTrailEvent', at(location, `Events[${index}]`), context, depth);
     });
     return;
   }
   if ('CloudTrailEvent' in object) {
-    lookupEvent(object, location || 'document', source, push, report);
+    jsonTextField(object, 'CloudTrailEvent', location || 'document', context, depth);
+    return;
+  }
+  // CloudWatch Logs: a subscription's payload, or FilterLogEvents/GetLogEvents output.
+  const logEvents = Array.isArray(object.logEvents) ? object.logEvents : object.events;
+  if (Array.isArray(logEvents) && !('eventName' in object)) {
+    const field = Array.isArray(object.logEvents) ? 'logEvents' : 'events';
+    logEvents.forEach((item, index) => {
+      jsonTextField(item, 'message', at(location, `${field}[${index}]`), context, depth);
+    });
     return;
   }
   // A digest file lists log files and their hashes: no records in it, nothing lost.
   if ('digestStartTime' in object && Array.isArray(object.logFiles)) return;
   if (isObject(object.detail) && ('detail-type' in object || 'source' in object)) {
-    toRecord(object.detail, at(location, 'detail'), source, push, report);
+    toRecord(object.detail, at(location, 'detail'), context);
     return;
   }
   // Panther's rule tests: the record under `event`, next to the rule id and test name.
   if (isObject(object.event) && !('eventName' in object)) {
-    toRecord(object.event, at(location, 'event'), source, push, report);
+    toRecord(object.event, at(location, 'event'), context);
     return;
   }
-  toRecord(object, location || 'document', source, push, report);
+  // One CloudWatch Logs event (as the Datadog Forwarder sends a CloudTrail log group's):
+  // the record, or its EventBridge envelope, as JSON text in `message`.
+  if (typeof object.message === 'string' && !('eventName' in object)) {
+    jsonTextField(object, 'message', location || 'document', context, depth);
+    return;
+  }
+  toRecord(object, location || 'document', context);
 }
 
-function lookupEvent(item: unknown, location: string, source: string, push: RecordSink, report: ProblemSink) {
-  const text = isObject(item) ? item.CloudTrailEvent : undefined;
+/** A record (or envelope) kept as JSON text in a field: LookupEvents' CloudTrailEvent, a log event's message. */
+function jsonTextField(item: unknown, field: string, location: string, context: FileContext, depth: number) {
+  const text = isObject(item) ? item[field] : undefined;
   if (typeof text !== 'string') {
-    report({ source, location, message: 'LookupEvents event without a CloudTrailEvent string' });
+    const holder = field === 'CloudTrailEvent' ? 'LookupEvents event' : 'log event';
+    recordProblem(context, location, `${holder} without a ${field} string`);
     return;
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    report({ source, location, message: `CloudTrailEvent is not valid JSON: ${(error as Error).message}` });
+    recordProblem(context, location, `${field} is not valid JSON: ${(error as Error).message}`);
     return;
   }
-  toRecord(parsed, `${location} CloudTrailEvent`, source, push, report);
+  if (field === 'CloudTrailEvent') toRecord(parsed, `${location} ${field}`, context);
+  else recordsOfValue(parsed, `${location} ${field}`, context, depth + 1);
 }
 
-function toRecord(value: unknown, location: string, source: string, push: RecordSink, report: ProblemSink) {
+function toRecord(value: unknown, location: string, context: FileContext) {
   if (!isObject(value)) {
-    report({ source, location, message: `expected a CloudTrail record, got ${describe(value)}` });
+    recordProblem(context, location, `expected a CloudTrail record, got ${describe(value)}`);
+    return;
+  }
+  if (nestedDeeperThan(value, MAX_RECORD_DEPTH)) {
+    recordProblem(
+      context,
+      location,
+      `not a CloudTrail record: JSON nested more than ${MAX_RECORD_DEPTH} levels deep`,
+    );
     return;
   }
   const result = cloudTrailRecordSchema.safeParse(normalized(withoutPantherFields(value)));
   if (result.success) {
     // Every consumer windows, sorts or matches on the time: a record without one is unreadable.
     if (parseEventTime(result.data.eventTime) === undefined) {
-      report({
-        source,
+      recordProblem(
+        context,
         location,
-        message: `not a CloudTrail record: eventTime: not a date from 1970 to 9999 (${JSON.stringify(result.data.eventTime.slice(0, 40))})`,
-      });
+        `not a CloudTrail record: eventTime: not a date from 1970 to 9999 (${JSON.stringify(result.data.eventTime.slice(0, 40))})`,
+      );
       return;
     }
-    push(result.data);
+    context.nextIndex++;
+    context.push(result.data);
     return;
   }
   const reasons = issueLines(result.error, { root: 'record' });
-  report({ source, location, message: `not a CloudTrail record: ${reasons.join('; ')}` });
+  recordProblem(context, location, `not a CloudTrail record: ${reasons.join('; ')}`);
+}
+
+/**
+ * Whether a parsed value nests deeper than `limit` objects and arrays. Written here
+ * rather than taken from a library because it is a dozen lines that must not recurse
+ * (the point is to survive any depth) and must be cheap enough to run on every
+ * record: V8's JSON.parse itself is not recursive and parses any depth, so checking
+ * the parsed value keeps the native parser, where a depth-limited streaming parser
+ * would replace it with a several times slower one.
+ */
+function nestedDeeperThan(value: object, limit: number): boolean {
+  const pending: unknown[] = [value];
+  const depths: number[] = [1];
+  while (pending.length > 0) {
+    const item = pending.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    if (Array.isArray(item)) {
+      for (const child of item) {
+        if (child !== null && typeof child === 'object') {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in item) {
+        const child = (item as Record<string, unknown>)[key];
+        if (child !== null && typeof child === 'object') {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return false;
 }
 
 /** Panther adds `p_*` fields (p_log_type, p_any_ip_addresses, ...) to the records it stores. */
@@ -335,10 +524,15 @@ const NULLABLE_ELSEWHERE = [
 const IDENTITY_FIELDS = ['type', 'principalId', 'arn', 'accountId', 'accessKeyId', 'userName', 'invokedBy'];
 
 /**
- * Spellings that other tools give the same fact (Panther and Athena exports write
- * booleans as "True", sessionCredentialFromConsole as a boolean, absent fields as
- * null), brought back to CloudTrail's own so that validation judges content, not
- * spelling. Copies only when something changes.
+ * Spellings that other tools give the same fact, brought back to CloudTrail's own so
+ * that validation judges content, not spelling. Copies only when something changes.
+ * - Panther and Athena exports write booleans as "True", sessionCredentialFromConsole
+ *   as a boolean, absent fields as null.
+ * - Logstash (and so OTRF Security-Datasets, exported through it) moves eventTime to
+ *   `@timestamp`. Where both are present eventTime is kept: `@timestamp` is then
+ *   often the time of ingestion.
+ * - Datadog's CloudTrail pipeline moves sourceIPAddress to `network.client.ip` and
+ *   userAgent to `http.useragent` (its standard attributes), nested or as dotted keys.
  */
 function normalized(record: Record<string, unknown>): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
@@ -361,7 +555,30 @@ function normalized(record: Record<string, unknown>): Record<string, unknown> {
     for (const key of IDENTITY_FIELDS) if (cleaned[key] === null) delete cleaned[key];
     set('userIdentity', cleaned);
   }
+  if (record.eventTime == null && typeof record['@timestamp'] === 'string') {
+    set('eventTime', record['@timestamp']);
+  }
+  if (record.sourceIPAddress == null) {
+    const address = stringAt(record, 'network', 'client', 'ip');
+    if (address !== undefined) set('sourceIPAddress', address);
+  }
+  if (record.userAgent == null) {
+    const agent = stringAt(record, 'http', 'useragent');
+    if (agent !== undefined) set('userAgent', agent);
+  }
   return copy ?? record;
+}
+
+/** A string under a path of keys, nested (`{"network":{"client":{"ip":...}}}`) or dotted (`"network.client.ip"`). */
+function stringAt(record: Record<string, unknown>, ...path: string[]): string | undefined {
+  const dotted = record[path.join('.')];
+  if (typeof dotted === 'string') return dotted;
+  let value: unknown = record;
+  for (const key of path) {
+    if (!isObject(value)) return undefined;
+    value = value[key];
+  }
+  return typeof value === 'string' ? value : undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -381,29 +598,45 @@ interface FileEntry {
   size: number;
 }
 
+interface ExpandedPaths {
+  files: FileEntry[];
+  /** Files passed over, as problems: CSV anywhere, data files of other formats met in a directory. */
+  skipped: ReadProblem[];
+}
+
 /** Files named, and data files under directories named (recursively, sorted by name). */
-async function expandPaths(paths: string[]): Promise<FileEntry[]> {
-  const files: FileEntry[] = [];
+async function expandPaths(paths: string[]): Promise<ExpandedPaths> {
+  const found: ExpandedPaths = { files: [], skipped: [] };
   for (const path of paths) {
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
       throw new Error(
         `cannot read ${path}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`,
       );
     });
-    if (info.isDirectory()) await walk(path, files);
-    else files.push({ path, size: info.size });
+    if (info.isDirectory()) await walk(path, found);
+    else if (CSV_FILE.test(path)) found.skipped.push(skippedFile(path, CSV_SKIPPED));
+    else found.files.push({ path, size: info.size });
   }
-  return files;
+  return found;
 }
 
-async function walk(directory: string, files: FileEntry[]): Promise<void> {
+function skippedFile(path: string, message: string): ReadProblem {
+  return { source: path, location: 'file', message, skipped: true };
+}
+
+async function walk(directory: string, found: ExpandedPaths): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const path = join(directory, entry.name);
-    if (entry.isDirectory()) await walk(path, files);
-    else if (DATA_FILE.test(entry.name)) files.push({ path, size: (await stat(path)).size });
+    if (entry.isDirectory()) await walk(path, found);
+    else if (CSV_FILE.test(entry.name)) found.skipped.push(skippedFile(path, CSV_SKIPPED));
+    else if (DATA_FILE.test(entry.name)) found.files.push({ path, size: (await stat(path)).size });
+    else if (OTHER_DATA_FILE.test(entry.name))
+      found.skipped.push(
+        skippedFile(path, 'skipped: not a .json, .jsonl, .ndjson or .gz file (name it to read it anyway)'),
+      );
   }
 }
 
@@ -431,27 +664,31 @@ async function isGzip(path: string): Promise<boolean> {
 /**
  * The line-by-line state of one file. The first non-empty line decides the mode:
  * if it is JSON on its own the file is JSON lines (each line read and forgotten),
- * otherwise it is one document spread over lines, parsed at the end.
+ * otherwise it is one document spread over lines, parsed at the end (and read as
+ * JSON lines after all if it does not parse but its later lines do: see readAsLines).
  */
 class FileLines {
   mode: 'unknown' | 'lines' | 'document' = 'unknown';
   lineNumber = 0;
   private readonly documentParts: string[] = [];
+  private readonly context: FileContext;
 
-  constructor(
-    private readonly source: string,
-    private readonly push: RecordSink,
-    private readonly report: ProblemSink,
-  ) {}
+  constructor(source: string, push: RecordSink, report: ProblemSink) {
+    this.context = fileContext(source, push, report);
+  }
 
-  take(line: string): void {
+  take(text: string): void {
     this.lineNumber++;
+    const line = this.lineNumber === 1 ? withoutByteOrderMark(text) : text;
     if (this.mode === 'document') {
       this.documentParts.push(line);
       return;
     }
     if (this.mode === 'unknown') {
-      if (line.trim() === '') return;
+      if (line.trim() === '') {
+        this.documentParts.push(line);
+        return;
+      }
       // Parsed once here and used as is: a CloudTrail log file is one long line.
       let value: unknown;
       try {
@@ -462,18 +699,31 @@ class FileLines {
         return;
       }
       this.mode = 'lines';
-      recordsOfValue(value, `line ${this.lineNumber}`, this.source, this.push, this.report);
+      this.documentParts.length = 0;
+      recordsOfValue(value, `line ${this.lineNumber}`, this.context, 0);
       return;
     }
-    readLine(line, this.lineNumber, this.source, this.push, this.report);
+    readLine(line, this.lineNumber, this.context);
   }
 
   finish(): void {
     if (this.mode === 'unknown') {
-      this.report({ source: this.source, location: 'file', message: 'empty: no CloudTrail records' });
+      fileProblem(this.context, 'file', 'empty: no CloudTrail records');
     } else if (this.mode === 'document') {
-      recordsOfValueFromText(this.documentParts.join('\n'), this.source, this.push, this.report);
+      let document: unknown;
+      try {
+        document = JSON.parse(this.documentParts.join('\n'));
+      } catch (error) {
+        readAsLines(this.documentParts, error as Error, this.context);
+        return;
+      }
+      recordsOfValue(document, '', this.context, 0);
     }
+  }
+
+  /** A read that failed part way (broken gzip, disk error): the rest of the file is lost, uncounted. */
+  fail(location: 'file' | 'gzip', message: string): void {
+    fileProblem(this.context, location, message);
   }
 }
 
@@ -562,7 +812,7 @@ async function* streamedFileBatches(
   } catch (error) {
     const where = gzipped ? 'gzip' : 'file';
     const after = lines.lineNumber > 0 && lines.mode === 'lines' ? ` after line ${lines.lineNumber}` : '';
-    report({ source: path, location: where, message: `cannot read${after}: ${(error as Error).message}` });
+    lines.fail(where, `cannot read${after}: ${(error as Error).message}`);
     if (batch.length > 0) yield batch;
     return;
   }
@@ -570,15 +820,4 @@ async function* streamedFileBatches(
   if (rest !== '') lines.take(rest);
   lines.finish();
   if (batch.length > 0) yield batch;
-}
-
-function recordsOfValueFromText(text: string, source: string, push: RecordSink, report: ProblemSink) {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    report({ source, location: 'file', message: `not valid JSON: ${(error as Error).message}` });
-    return;
-  }
-  recordsOfValue(document, '', source, push, report);
 }

@@ -52,6 +52,18 @@ export function crossFieldIssues(config: HoneytrailConfig): CrossFieldIssue[] {
       );
     }
   });
+  const organizationRegions = config.organization?.regions;
+  if (Array.isArray(organizationRegions)) {
+    organizationRegions.forEach((region, index) => {
+      if (partitionOf(region) !== home) {
+        add(
+          `organization-region-${index}`,
+          ['organization', 'regions', index],
+          `expected a region of the partition homeRegion ${config.homeRegion} is in (${home}): events cannot be forwarded across partitions`,
+        );
+      }
+    });
+  }
   if (config.trail.mode === 'create') {
     const trail = auditTrailName(config);
     if (trailNameProblem(trail)) {

@@ -55,6 +55,44 @@ export const AWS_REGIONS = {
 
 export type Partition = keyof typeof AWS_REGIONS;
 
+/**
+ * The Regions every account of a partition can use without opting in: in the
+ * commercial partition those launched before 20 March 2019 (AWS Account
+ * Management Reference Guide, "Enable or disable AWS Regions in your account");
+ * every other Region there is opt-in and must be enabled per account first. The
+ * China, GovCloud and European Sovereign Cloud Regions need no opt-in.
+ */
+export const DEFAULT_ENABLED_REGIONS: Readonly<Record<Partition, readonly string[]>> = {
+  aws: [
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-northeast-3',
+    'ap-south-1',
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'ca-central-1',
+    'eu-central-1',
+    'eu-north-1',
+    'eu-west-1',
+    'eu-west-2',
+    'eu-west-3',
+    'sa-east-1',
+    'us-east-1',
+    'us-east-2',
+    'us-west-1',
+    'us-west-2',
+  ],
+  'aws-cn': AWS_REGIONS['aws-cn'],
+  'aws-us-gov': AWS_REGIONS['aws-us-gov'],
+  'aws-eusc': AWS_REGIONS['aws-eusc'],
+};
+
+/** Whether an account must enable (opt in to) a region before anything deploys there. */
+export function isOptInRegion(region: string): boolean {
+  const partition = partitionOf(region);
+  return partition !== undefined && !DEFAULT_ENABLED_REGIONS[partition].includes(region);
+}
+
 const REGION_SET: ReadonlySet<string> = new Set(Object.values(AWS_REGIONS).flat());
 
 export function isAwsRegion(name: string): boolean {

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { issueLines } from '../runtime/issues';
 import { crossFieldIssues } from './cross-checks';
-import { partitionOf } from './regions';
+import { organizationSchema } from './organization';
+import { DEFAULT_ENABLED_REGIONS, partitionOf } from './regions';
 import {
   allowlistArnProblem,
   arnProblem,
@@ -123,8 +124,13 @@ export const configSchema = z
     ).default('platform-shared-services'),
     /** Where the central bus, the registry and every function live. */
     homeRegion: regionSchema.default('us-east-1'),
-    /** Regions whose CloudTrail events are forwarded to the home region (home and us-east-1 are always added). */
+    /**
+     * Opt-in regions (enabled in the account) whose CloudTrail events are forwarded too. Every
+     * region enabled by default in the home region's partition is always covered: this list only adds.
+     */
     monitoredRegions: z.array(regionSchema).default([]),
+    /** Organization mode: control plane in a security account, members through a StackSet. Absent: single account. */
+    organization: organizationSchema.optional(),
     naming: z
       .object({
         /** The company-ish prefix that real resources in the account carry, e.g. "acme". Empty: none. */
@@ -328,6 +334,19 @@ export const configSchema = z
         healthCheckMinutes: z.number().int().min(1).max(1440).default(10),
         /** Object-lock retention of response evidence and audit records. */
         auditRetentionDays: z.number().int().min(1).max(3650).default(365),
+        /**
+         * The automation error budget: at most `principals` principals contained automatically
+         * within `minutes`, account-wide; beyond it automatic actions wait for approval.
+         */
+        errorBudget: z
+          .object({
+            principals: z.number().int().min(1).max(1000).default(3),
+            minutes: z.number().int().min(1).max(10080).default(60),
+          })
+          .strict()
+          .default({ principals: 3, minutes: 60 }),
+        /** A finding joins an actor's incident within this many minutes of the incident's last finding. */
+        incidentSpanMinutes: z.number().int().min(1).max(10080).default(720),
       })
       .strict()
       .default({
@@ -347,6 +366,8 @@ export const configSchema = z
         healthCheckAlarms: [],
         healthCheckMinutes: 10,
         auditRetentionDays: 365,
+        errorBudget: { principals: 3, minutes: 60 },
+        incidentSpanMinutes: 720,
       }),
   })
   .strict()
@@ -405,11 +426,19 @@ function crossFieldError(config: HoneytrailConfig): z.ZodError | undefined {
 }
 
 /**
- * Every region that needs rules: the monitored ones, home, and in the commercial
- * partition us-east-1 (IAM's events). Never a region of another partition: a
- * China or GovCloud account cannot deploy there.
+ * Every region whose CloudTrail events are forwarded to the home region: a stolen
+ * key works against every region's endpoint. By default every region enabled by
+ * default in the home region's partition, plus the opt-in ones listed in
+ * monitoredRegions; in organization mode with a list of regions, that list. Always
+ * home and, in the commercial partition, us-east-1 (where IAM's events arrive).
+ * Never a region of another partition: a China or GovCloud account cannot deploy there.
  */
 export function allRegions(config: HoneytrailConfig): string[] {
-  const iamEvents = partitionOf(config.homeRegion) === 'aws' ? ['us-east-1'] : [];
-  return [...new Set([config.homeRegion, ...iamEvents, ...config.monitoredRegions])].sort();
+  const partition = partitionOf(config.homeRegion);
+  const iamEvents = partition === 'aws' ? ['us-east-1'] : [];
+  const listed = config.organization?.regions;
+  const covered = Array.isArray(listed)
+    ? listed
+    : [...(partition ? DEFAULT_ENABLED_REGIONS[partition] : []), ...config.monitoredRegions];
+  return [...new Set([config.homeRegion, ...iamEvents, ...covered])].sort();
 }

@@ -106,6 +106,12 @@ export function describeAwsError(action: string, resource: string, error: unknow
   );
 }
 
+/** Was the call denied (an SDK error or an AwsCallError of the denied kind)? */
+export function isDenied(error: unknown): boolean {
+  if (error instanceof AwsCallError) return error.kind === 'denied';
+  return DENIED.has(errorCode(error));
+}
+
 /** Runs one AWS call and rethrows its error with the action and resource named. */
 export async function awsCall<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
   try {

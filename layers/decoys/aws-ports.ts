@@ -48,7 +48,6 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { AwsCallError, awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
-import { NONCURRENT_VERSIONS_RULE } from './content';
 import type {
   AccessKey,
   AdvancedEventSelector,
@@ -58,6 +57,7 @@ import type {
   IamPort,
   InventoryPort,
   KmsPort,
+  LifecycleRule,
   ObjectVersion,
   S3Port,
   SecureStringInput,
@@ -255,12 +255,12 @@ export class AwsS3 implements S3Port {
     );
   }
 
-  async putLifecycle(bucket: string): Promise<void> {
+  async putLifecycle(bucket: string, rules: readonly LifecycleRule[]): Promise<void> {
     await awsCall('s3:PutLifecycleConfiguration', bucket, () =>
       this.client.send(
         new PutBucketLifecycleConfigurationCommand({
           Bucket: bucket,
-          LifecycleConfiguration: { Rules: [NONCURRENT_VERSIONS_RULE] },
+          LifecycleConfiguration: { Rules: [...rules] },
         }),
       ),
     );
@@ -655,13 +655,25 @@ export interface AwsPorts {
   secrets: SecretsPort;
 }
 
-/** The ports with clients configured for retries, in the function's region. */
-export function awsPorts(region: string): AwsPorts {
-  const ssm = new SSMClient({ region, ...SDK_RETRY });
-  const s3 = new S3Client({ region, ...SDK_RETRY });
-  const iam = new IAMClient({ region, ...SDK_RETRY });
-  const kms = new KMSClient({ region, ...SDK_RETRY });
-  const secrets = new SecretsManagerClient({ region, ...SDK_RETRY });
+/** Static credentials (a member role's session), in the SDK's shape. */
+export interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/**
+ * The ports with clients configured for retries, in the function's region; with
+ * `credentials`, as that session (a member account's role) instead of the function's.
+ */
+export function awsPorts(region: string, credentials?: SessionCredentials): AwsPorts {
+  const options = { region, ...SDK_RETRY, ...(credentials ? { credentials } : {}) };
+  const ssm = new SSMClient(options);
+  const s3 = new S3Client(options);
+  const iam = new IAMClient(options);
+  const kms = new KMSClient(options);
+  const secrets = new SecretsManagerClient(options);
   return {
     ssm: new AwsSsm(ssm),
     s3: new AwsS3(s3),

@@ -1,5 +1,5 @@
 import type { BaitObjectKind, HoneytrailConfig, SecretFormat, SecretsManagerFormat } from '../config/schema';
-import type { RandomSource } from './ports';
+import type { RandomSource } from './random';
 import { seededRandom } from './random';
 import { chooseSecretNames, SECRET_FORMAT_ORDER, secretPlanArn } from './secret-names';
 

@@ -2,8 +2,9 @@ import { createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { SecretFormat } from '../config/schema';
 import { type Decoy, OWNERSHIP_TAG_KEY } from './catalogue';
-import { databaseDump } from './dump';
-import type { AccessKey, RandomSource, Tag } from './ports';
+import { DUMP_ARCHIVE_DAYS, databaseDump, dumpArchivePrefix, nightlyDumpKey } from './dump';
+import type { AccessKey, LifecycleRule, Tag } from './ports';
+import type { RandomSource } from './random';
 import {
   ALNUM,
   BASE64URL,
@@ -55,6 +56,11 @@ export interface BaitObject {
   key: string;
   body: string;
   contentType: string;
+  /**
+   * The dump only: the dated key the nightly job also keeps it under
+   * (dump.ts nightlyDumpKey), written first; the lifecycle rule expires these.
+   */
+  archiveKey?: string;
 }
 
 /** What a well-formed value of each format looks like (tests and a sanity check before writing). */
@@ -261,6 +267,13 @@ export function bucketTags(spec: PlantSpec, conventions?: TagConventions): Tag[]
   ];
 }
 
+/** The description a team writes on such a secret: plain, no purpose words. */
+export function secretDescription(secret: Decoy, service: string): string {
+  return secret.secretFormat === 'database-credentials'
+    ? `Database credentials for ${service}`
+    : `API key used by ${service}`;
+}
+
 export function parameterDescription(parameter: Decoy, spec: PlantSpec): string {
   const service = ownerOf(parameter.name, spec.service);
   const leaf = leafOf(parameter.name);
@@ -434,17 +447,38 @@ function legacyUserPolicyDocument(): string {
 }
 
 /**
- * The bucket's only lifecycle rule: replaced versions of the files go after a
- * day, as in most backup buckets, so ListObjectVersions does not show a daily
- * rewrite of every file (a tell), and incomplete uploads are cleaned up.
+ * Replaced versions of the files go after a day, as in most backup buckets, so
+ * ListObjectVersions does not show a daily rewrite of every file (a tell); the
+ * delete markers the dated dumps' expiry leaves go with their last version, and
+ * incomplete uploads are cleaned up.
  */
-export const NONCURRENT_VERSIONS_RULE = {
+export const NONCURRENT_VERSIONS_RULE: LifecycleRule = {
   ID: 'noncurrent-versions',
-  Status: 'Enabled' as const,
+  Status: 'Enabled',
   Filter: { Prefix: '' },
+  Expiration: { ExpiredObjectDeleteMarker: true },
   NoncurrentVersionExpiration: { NoncurrentDays: 1 },
   AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
 };
+
+/**
+ * The bucket's lifecycle: the rule above and, when the spec has a dump, the dated
+ * dumps' retention (DUMP_ARCHIVE_DAYS), so the backup prefix lists about a month
+ * of nights, as a nightly job's bucket with a retention rule does.
+ */
+export function bucketLifecycleRules(spec: PlantSpec): LifecycleRule[] {
+  const dumps = specParts(spec).objects.some((o) => o.objectKind === 'database-dump');
+  if (!dumps) return [NONCURRENT_VERSIONS_RULE];
+  return [
+    NONCURRENT_VERSIONS_RULE,
+    {
+      ID: `${spec.service}-db-retention`,
+      Status: 'Enabled',
+      Filter: { Prefix: dumpArchivePrefix(spec.service, spec.environment) },
+      Expiration: { Days: DUMP_ARCHIVE_DAYS },
+    },
+  ];
+}
 
 /** The TLS-only policy most production buckets carry. */
 export function bucketPolicyDocument(bucket: string, partition: string): string {
@@ -473,8 +507,8 @@ export interface RenderInput {
   now: Date;
   /** IAM's unique id of the user (AIDA...), when known, for the state file. */
   userId?: string;
-  /** The first plant (the registry's `plantedAt`; default `now`): the dump's history is sized for it. */
-  plantedAt?: Date;
+  /** The first plant (the registry's `createdAt`; default `now`): the dump's history is sized for it. */
+  createdAt?: Date;
   /**
    * The registry's secret seed. It seeds what must stay the same from night to
    * night (the dump's data, the state's lineage and serial base), so no one can
@@ -486,6 +520,11 @@ export interface RenderInput {
   parameterVersions?: ReadonlyMap<string, number>;
   /** When the access key was created (default `now`). */
   keyCreatedAt?: Date;
+  /**
+   * The Secrets Manager secrets' full ARNs (with the suffix Secrets Manager adds),
+   * by name, once created: the state file lists a secret only with its real ARN.
+   */
+  secretArns?: ReadonlyMap<string, string>;
 }
 
 /** Every bait object of the spec, rendered. */
@@ -495,7 +534,17 @@ export function renderObjects(input: RenderInput): BaitObject[] {
       case 'env-file':
         return { key: object.name, body: envFile(input), contentType: 'text/plain' };
       case 'database-dump':
-        return { key: object.name, body: sqlDump(input), contentType: 'application/sql' };
+        return {
+          key: object.name,
+          body: sqlDump(input),
+          contentType: 'application/sql',
+          archiveKey: nightlyDumpKey(
+            input.spec.service,
+            input.spec.environment,
+            input.secrets.database.name,
+            input.now,
+          ),
+        };
       default:
         return { key: object.name, body: terraformState(input), contentType: 'application/json' };
     }
@@ -503,8 +552,8 @@ export function renderObjects(input: RenderInput): BaitObject[] {
 }
 
 /** What stays fixed for the life of a plant, and is not public: the registry's seed (or first plant time). */
-function plantSeed({ spec, target, plantedAt, now, secretSeed }: RenderInput): string {
-  const secret = secretSeed ?? (plantedAt ?? now).toISOString();
+function plantSeed({ spec, target, createdAt, now, secretSeed }: RenderInput): string {
+  const secret = secretSeed ?? (createdAt ?? now).toISOString();
   return `${secret}:${target.account}:${target.region}:${spec.service}:${spec.environment}`;
 }
 
@@ -553,6 +602,11 @@ function envFile(input: RenderInput): string {
   lines.push('', `DATABASE_URL=${urls.writer}`);
   if (urls.reader) lines.push(`DATABASE_READ_URL=${urls.reader}`);
   lines.push('DATABASE_POOL_MAX=10', `DATABASE_SSL=${db.engine === 'postgres' ? 'require' : 'true'}`);
+  // The secrets the app reads at boot (GetSecretValue by name), as the parameters below.
+  if (parts.secrets.length > 0) {
+    lines.push('');
+    for (const secret of parts.secrets) lines.push(`${secretEnvName(secret, parts.secrets)}=${secret.name}`);
+  }
   if (parts.parameters.length > 0) {
     lines.push('', `SSM_PREFIX=/${spec.environment}/${spec.service}/`);
     const seen = new Set<string>();
@@ -568,6 +622,16 @@ function envFile(input: RenderInput): string {
   return lines.join('\n');
 }
 
+/**
+ * Environment variable holding a secret's name: DATABASE_SECRET_ID for the first
+ * database credentials, STRIPE_API_KEY_SECRET_ID (the name's last part) otherwise.
+ */
+function secretEnvName(secret: Decoy, all: readonly Decoy[]): string {
+  const firstDatabase = all.find((s) => s.secretFormat === 'database-credentials');
+  if (secret === firstDatabase) return 'DATABASE_SECRET_ID';
+  return `${snake(leafOf(secret.name)).toUpperCase()}_SECRET_ID`;
+}
+
 /** The nightly dump (dump.ts) of the database the parameters describe. */
 function sqlDump(input: RenderInput): string {
   const db = input.secrets.database;
@@ -577,7 +641,7 @@ function sqlDump(input: RenderInput): string {
     database: db.name,
     owner: db.user,
     seed: plantSeed(input),
-    plantedAt: input.plantedAt ?? input.now,
+    createdAt: input.createdAt ?? input.now,
     now: input.now,
   });
 }
@@ -791,6 +855,35 @@ function terraformState(input: RenderInput): string {
     }
     outputs.user_arn = { value: parts.user.arn, type: 'string' };
   }
+  // The secrets terraform manages (created with a value; rotation writes later
+  // versions outside terraform, so no aws_secretsmanager_secret_version: its
+  // version id would also be a UUID the state has no other reason to carry).
+  for (const secret of parts.secrets) {
+    const arn = input.secretArns?.get(secret.name);
+    if (!arn) continue;
+    resources.push({
+      mode: 'managed',
+      type: 'aws_secretsmanager_secret',
+      name: tfName(leafOf(secret.name)),
+      provider: PROVIDER,
+      instances: [
+        instance({
+          arn,
+          description: secretDescription(secret, spec.service),
+          force_overwrite_replica_secret: false,
+          id: arn,
+          kms_key_id: parts.keyAlias ?? null,
+          name: secret.name,
+          name_prefix: '',
+          policy: '',
+          recovery_window_in_days: 30,
+          replica: [],
+          tags,
+          tags_all: tags,
+        }),
+      ],
+    });
+  }
   if (Object.keys(parameterArns).length > 0)
     outputs.parameter_arns = { value: sortedKeys(parameterArns), type: ['map', 'string'] };
 
@@ -799,7 +892,7 @@ function terraformState(input: RenderInput): string {
 
   // Pinned when the team set this up: a release a month old at the first plant.
   const stream = seededStream(`${seed}:terraform`);
-  const pinnedBy = (input.plantedAt ?? now).getTime() - 30 * 86_400_000;
+  const pinnedBy = (input.createdAt ?? now).getTime() - 30 * 86_400_000;
   const released = TERRAFORM_RELEASES.filter(([, date]) => Date.parse(date) <= pinnedBy);
   const pinned = released.length > 0 ? released[stream.int(released.length)] : TERRAFORM_RELEASES[0];
   // The applies before the parameters existed (the user, its policy...), then one per rotation.

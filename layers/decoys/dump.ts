@@ -24,7 +24,7 @@ export interface DumpInput {
   /** Stable for the life of the plant: decides the whole history. */
   seed: string;
   /** The first plant: the database is sized (a few MB) for that day and grows after it. */
-  plantedAt: Date;
+  createdAt: Date;
   /** When the dump is taken. */
   now: Date;
 }
@@ -306,11 +306,11 @@ interface Shape {
   exponent: number;
 }
 
-function shapeOf(seed: string, plantedAt: Date): Shape {
+function shapeOf(seed: string, createdAt: Date): Shape {
   const stream = seededStream(`${seed}:shape`);
   const years = 3 + stream.next() * 3;
   return {
-    start: plantedAt.getTime() - Math.round(years * 365 * DAY),
+    start: createdAt.getTime() - Math.round(years * 365 * DAY),
     customersAtPlant: 3_600 + stream.int(4_200),
     exponent: 1.15 + stream.next() * 0.25,
   };
@@ -334,9 +334,9 @@ function payment(order: Order, created: number, amountCents: number): Payment {
 }
 
 /** Everything that happens up to `end`, with ids; what a row looks like at a given time is decided later. */
-function fullHistory(seed: string, plantedAt: Date, end: number): History {
-  const shape = shapeOf(seed, plantedAt);
-  const span = plantedAt.getTime() - shape.start;
+function fullHistory(seed: string, createdAt: Date, end: number): History {
+  const shape = shapeOf(seed, createdAt);
+  const span = createdAt.getTime() - shape.start;
   const people = seededStream(`${seed}:customers`);
   const customerIds = seededStream(`${seed}:customer-ids`);
   const customers: Customer[] = [];
@@ -445,12 +445,12 @@ function fullHistory(seed: string, plantedAt: Date, end: number): History {
  */
 let cached: { key: string; horizon: number; history: History } | undefined;
 
-function history(seed: string, plantedAt: Date, now: Date): History {
+function history(seed: string, createdAt: Date, now: Date): History {
   const end = now.getTime();
-  const key = `${seed}|${plantedAt.getTime()}`;
+  const key = `${seed}|${createdAt.getTime()}`;
   if (!cached || cached.key !== key || cached.horizon < end) {
     const horizon = (Math.floor(end / DAY) + 3) * DAY;
-    cached = { key, horizon, history: fullHistory(seed, plantedAt, horizon) };
+    cached = { key, horizon, history: fullHistory(seed, createdAt, horizon) };
   }
   const full = cached.history;
   const last = <T extends { id: number }>(rows: T[]) => (rows.length ? (rows[rows.length - 1] as T).id : 0);
@@ -581,7 +581,7 @@ function mix(value: number, salt: number): number {
   return h >>> 0;
 }
 
-function tables(data: History, seed: string, plantedAt: Date, end: number): Table[] {
+function tables(data: History, seed: string, createdAt: Date, end: number): Table[] {
   const salt = seededStream(`${seed}:micros`).int(2 ** 31);
   const time = (ms: number) => pgTime(ms, mix(ms, salt) % 1000);
   const customers: Table = {
@@ -708,7 +708,7 @@ function tables(data: History, seed: string, plantedAt: Date, end: number): Tabl
     ],
     foreignKeys: [{ name: 'payments_order_id_foreign', column: 'order_id', table: 'orders' }],
   };
-  const migrations = migrationRows(seed, plantedAt);
+  const migrations = migrationRows(seed, createdAt);
   return [
     customers,
     {
@@ -773,10 +773,10 @@ const MIGRATIONS = [
   'widen_customers_email',
 ];
 
-function migrationRows(seed: string, plantedAt: Date): { name: string; batch: number; at: number }[] {
+function migrationRows(seed: string, createdAt: Date): { name: string; batch: number; at: number }[] {
   const stream = seededStream(`${seed}:migrations`);
-  const shape = shapeOf(seed, plantedAt);
-  const span = plantedAt.getTime() - shape.start;
+  const shape = shapeOf(seed, createdAt);
+  const span = createdAt.getTime() - shape.start;
   const minutes = (low: number, high: number) => Math.round((low + stream.next() * (high - low)) * 60_000);
   // The first three create the schema in one deploy (batch 1), days before the first customer.
   const firstDeploy = shape.start - DAY * (1 + stream.int(5));
@@ -1053,8 +1053,8 @@ function mysqlDump(input: DumpInput, all: Table[]): string {
 /** The dump of the database as it stands at `input.now`. */
 export function databaseDump(input: DumpInput): string {
   const end = input.now.getTime();
-  const data = history(input.seed, input.plantedAt, input.now);
-  const all = tables(data, input.seed, input.plantedAt, end);
+  const data = history(input.seed, input.createdAt, input.now);
+  const all = tables(data, input.seed, input.createdAt, end);
   return input.engine === 'mysql' ? mysqlDump(input, all) : pgDump(input, all);
 }
 
@@ -1066,5 +1066,13 @@ export function databaseDump(input: DumpInput): string {
 export function nightlyDumpKey(service: string, environment: string, database: string, now: Date): string {
   const iso = now.toISOString();
   const [yyyy, mm, dd] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10)];
-  return `db/${service}-${environment}/${yyyy}/${mm}/${dd}/${database}_${yyyy}${mm}${dd}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z.sql`;
+  return `${dumpArchivePrefix(service, environment)}${yyyy}/${mm}/${dd}/${database}_${yyyy}${mm}${dd}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z.sql`;
 }
+
+/** The prefix of the dated dumps: the lifecycle rule's filter (content.ts bucketLifecycleRules). */
+export function dumpArchivePrefix(service: string, environment: string): string {
+  return `db/${service}-${environment}/`;
+}
+
+/** How long the dated dumps are kept: a month of nights, a common retention for nightly backups. */
+export const DUMP_ARCHIVE_DAYS = 30;

@@ -1,4 +1,3 @@
-import { NONCURRENT_VERSIONS_RULE } from './content';
 import type {
   AccessKey,
   BucketState,
@@ -6,17 +5,16 @@ import type {
   IamPort,
   InventoryPort,
   KmsPort,
+  LifecycleRule,
   ObjectVersion,
-  RegistryPort,
   S3Port,
   SecureStringInput,
   SsmPort,
   Tag,
 } from './ports';
 
-import { RegistryConflictError } from './ports';
 import { ALNUM, DIGITS, randomString, seededRandom, UPPER } from './random';
-import type { RegistryRecord } from './registry';
+import { RegistryConflictError, type RegistryPort, type RegistryRecord } from './registry';
 import { memorySecrets, type SecretsPort, type StoredSecret } from './secrets';
 
 /**
@@ -42,6 +40,8 @@ export interface StoredParameter {
 
 export interface StoredVersion {
   versionId: string;
+  /** When it was written, by the account's clock. */
+  writtenAt: Date;
   body?: string;
   contentType?: string;
 }
@@ -52,7 +52,7 @@ export interface StoredBucket {
   ownership?: string;
   encryption?: string;
   versioning: boolean;
-  lifecycle?: boolean;
+  lifecycle?: LifecycleRule[];
   tags: Tag[];
   policy?: string;
   objects: Map<string, StoredVersion[]>;
@@ -93,6 +93,8 @@ export class MemoryAccount {
   /** Secrets the planter created (secrets.ts), by name. */
   readonly storedSecrets = new Map<string, StoredSecret>();
   registryItem: RegistryRecord | undefined;
+  /** The account's time: object write times, and what applyLifecycle compares them with. */
+  clock: () => Date = () => new Date();
 
   /** Decides whether the call about to run fails, and with what. */
   failure: ((call: Call, index: number) => Error | undefined) | undefined;
@@ -187,9 +189,9 @@ export class MemoryAccount {
       this.call('s3:PutBucketVersioning', [bucket, 'Enabled'], () => {
         this.bucket(bucket).versioning = true;
       }),
-    putLifecycle: (bucket) =>
-      this.call('s3:PutLifecycleConfiguration', [bucket, NONCURRENT_VERSIONS_RULE], () => {
-        this.bucket(bucket).lifecycle = true;
+    putLifecycle: (bucket, rules) =>
+      this.call('s3:PutLifecycleConfiguration', [bucket, rules], () => {
+        this.bucket(bucket).lifecycle = [...rules];
       }),
     putTagging: (bucket, tags) =>
       this.call('s3:PutBucketTagging', [bucket, tags], () => {
@@ -205,6 +207,7 @@ export class MemoryAccount {
         const versions = bucket.objects.get(input.key) ?? [];
         versions.push({
           versionId: this.nextVersionId(),
+          writtenAt: this.clock(),
           body: input.body,
           contentType: input.contentType,
         });
@@ -236,6 +239,25 @@ export class MemoryAccount {
         this.buckets.delete(bucketName);
       }),
   };
+
+  /**
+   * What S3's lifecycle does by `now` to the current objects: an object under a rule's
+   * prefix with `Expiration.Days` is gone once that many days passed since its last
+   * write (S3 rounds to the next midnight UTC; whole days are enough here).
+   */
+  applyLifecycle(now: Date): void {
+    for (const bucket of this.buckets.values()) {
+      for (const rule of bucket.lifecycle ?? []) {
+        if (!rule.Expiration || !('Days' in rule.Expiration)) continue;
+        const cutoff = now.getTime() - rule.Expiration.Days * 86_400_000;
+        for (const [key, versions] of bucket.objects) {
+          const last = versions.at(-1);
+          if (key.startsWith(rule.Filter.Prefix) && last && last.writtenAt.getTime() <= cutoff)
+            bucket.objects.delete(key);
+        }
+      }
+    }
+  }
 
   private nextVersionId(): string {
     this.versionCounter++;

@@ -18,7 +18,7 @@ import {
   inferConventions,
   isEmptyInventory,
 } from './inventory';
-import type { RandomSource } from './ports';
+import type { RandomSource } from './random';
 import { chooseSecretNames, inferSecretConventions } from './secret-names';
 import type { PlantSpec } from './spec';
 

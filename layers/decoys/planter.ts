@@ -3,6 +3,7 @@ import { hasCode } from './aws-errors';
 import { dueAt, type ObjectWrite, type ParameterWrite, planRefresh, type RefreshStep } from './cadence';
 import { type Decoy, type DecoyShape, OWNERSHIP_TAG_KEY, planFromNames } from './catalogue';
 import {
+  bucketLifecycleRules,
   bucketPolicyDocument,
   bucketTags,
   type ContentTarget,
@@ -12,6 +13,7 @@ import {
   renderObjects,
   resourceTags,
   type SecretSet,
+  secretDescription,
   userPolicyDocument,
   userPolicyInputOf,
   userPolicyName,
@@ -27,7 +29,6 @@ import type {
   KmsPort,
   PlanterLog,
   RandomSource,
-  RegistryPort,
   S3Port,
   SecureStringInput,
   SsmPort,
@@ -41,9 +42,11 @@ import {
   type OwnedKind,
   type OwnedResource,
   RETIRED_KEYS_KEPT,
+  type RegistryPort,
   type RegistryRecord,
 } from './registry';
-import { generateSecretValues, SECRET_CADENCE, secretDescription } from './secret-values';
+import { SECRET_ARN_SUFFIX } from './secret-names';
+import { generateSecretValues, SECRET_CADENCE } from './secret-values';
 import type { SecretsPort } from './secrets';
 import { decodeSpec, type PlantSpec, type SpecParts, specParts, specRecord } from './spec';
 
@@ -51,7 +54,7 @@ import { decodeSpec, type PlantSpec, type SpecParts, specParts, specRecord } fro
  * Plants, updates, refreshes and removes the decoys, over ports (ports.ts).
  *
  * Safety rules, each relied on by a test:
- * - A name is CLAIMED in the registry before it is created, and marked planted
+ * - A name is CLAIMED in the registry before it is created, and marked created
  *   after; only a name found free is claimed. A name that exists and is not in
  *   the registry is someone else's: the planter refuses it, never touching it,
  *   and removal deletes only what the registry lists.
@@ -85,11 +88,7 @@ export interface PlanterDeps {
   trailSelectors?: {
     port: TrailPort;
     arn: string;
-    selectors: (input: {
-      trailBucket: string;
-      planted: string[];
-      cover: string[];
-    }) => AdvancedEventSelector[];
+    selectors: (input: { trailBucket: string; logged: string[]; cover: string[] }) => AdvancedEventSelector[];
     /** The trail's own log bucket, never given data events (a loop). */
     trailBucket: string;
   };
@@ -145,15 +144,21 @@ export interface ShapeTarget {
   keyId?: string;
   /** The stack's name: its own resources are not the account's conventions. */
   stackName?: string;
+  /**
+   * Organization mode: a member account's parameters are encrypted under this key
+   * (`alias/aws/ssm`, the account's AWS managed key), not under an alias the planter
+   * creates: the member role has no grant on the security account's key.
+   */
+  parameterKeyAlias?: string;
 }
 
 export const newNamingSeed = (): string => randomBytes(16).toString('hex');
 
 export interface PlantResult {
-  planted: string[];
+  created: string[];
   removed: string[];
   accessKeyId?: string;
-  /** plantShape: the spec it planted (names chosen or reused). */
+  /** plantShape: the spec it applied (names chosen or reused). */
   spec?: PlantSpec;
 }
 
@@ -161,6 +166,8 @@ export interface RefreshResult {
   rotated: boolean;
   parameters: number;
   objects: number;
+  /** Secrets Manager values rotated (on their own cadence). */
+  secrets: number;
   accessKeyId?: string;
   reason?: string;
 }
@@ -234,8 +241,17 @@ function objectKindOf(object: Decoy): ObjectWrite['objectKind'] {
   return object.objectKind ?? 'terraform-state';
 }
 
+/**
+ * The key a secret is created under when the registry has no key of ours: the
+ * parameters' alias, or, when that is an AWS managed key (a member account's
+ * `alias/aws/ssm`, which only SSM may use), Secrets Manager's own managed key.
+ */
+export function secretsKeyOf(parameterKeyAlias: string): string {
+  return parameterKeyAlias.startsWith('alias/aws/') ? 'alias/aws/secretsmanager' : parameterKeyAlias;
+}
+
 function emptyRecord(spec: PlantSpec, now: string): RegistryRecord {
-  return { version: 0, spec: specRecord(spec), owned: [], keys: [], plantedAt: now, updatedAt: now };
+  return { version: 0, spec: specRecord(spec), owned: [], keys: [], createdAt: now, updatedAt: now };
 }
 
 export class Planter {
@@ -266,9 +282,10 @@ export class Planter {
       : emptyInventory(where.account, where.region);
     // Conventions come from the team's own names, not this stack's or the CDK bootstrap's.
     const fresh = chooseNames(shape, withoutPlatformNames(inventory, target.stackName), seededRandom(seed));
-    const names = loaded
+    const chosen = loaded
       ? reconcileNames(shape, namesOfSpec(decodeSpec(loaded.spec, 'registry spec')), fresh)
       : fresh;
+    const names = target.parameterKeyAlias ? { ...chosen, keyAlias: target.parameterKeyAlias } : chosen;
     const spec: PlantSpec = {
       service: names.service,
       environment: names.environment,
@@ -279,16 +296,16 @@ export class Planter {
     return { ...result, spec };
   }
 
-  /** Points the stack's trail's object events at the planted bucket, among real ones. */
+  /** Points the stack's trail's object events at the created bucket, among real ones. */
   private async coverObjects(spec: PlantSpec, inventory: AccountInventory): Promise<void> {
     const trail = this.deps.trailSelectors;
-    const bucket = this.plantedBucket(specParts(spec));
+    const bucket = this.createdBucket(specParts(spec));
     if (!trail?.port.putEventSelectors || !bucket) return;
     const cover = inventory.buckets.filter((b) => b !== bucket && b !== trail.trailBucket).slice(0, 3);
     this.step = 'setting the trail selectors';
     await trail.port.putEventSelectors(
       trail.arn,
-      trail.selectors({ trailBucket: trail.trailBucket, planted: [bucket], cover }),
+      trail.selectors({ trailBucket: trail.trailBucket, logged: [bucket], cover }),
     );
   }
 
@@ -370,7 +387,7 @@ export class Planter {
     );
     this.loadVersions();
     const secrets = this.secretsFor(spec, target, rewrite);
-    const planted: string[] = [];
+    const created: string[] = [];
     const user = parts.user && this.owned('iam-user', parts.user.name);
     // The writes spread over a few seconds (a deploy waits for them): the plan's offsets, in the order the plant writes.
     const liveKey = user ? this.activeKey(user.name) : undefined;
@@ -396,14 +413,14 @@ export class Planter {
     const tags = ownedTags(spec);
     const retag = this.current().tagsAsserted !== JSON.stringify(tags);
     if (user) {
-      const created = user.state === 'claimed';
-      if (created) {
+      const isNew = user.state === 'claimed';
+      if (isNew) {
         this.step = `creating IAM user ${user.name}`;
         const { userId } = await this.deps.iam.createUser({ userName: user.name, tags: ownedTags(spec) });
-        this.markPlanted(user, userId);
-        planted.push(`iam-user ${user.name}`);
+        this.markCreated(user, userId);
+        created.push(`iam-user ${user.name}`);
       }
-      if (!created && retag) {
+      if (!isNew && retag) {
         this.step = `tagging IAM user ${user.name}`;
         await this.deps.iam.tagUser(user.name, tags);
       }
@@ -417,7 +434,7 @@ export class Planter {
       );
       // Earlier versions attached a force-MFA Deny on everything, which would void the
       // Allow above. Listed first, so a deploy without it leaves no failed call in CloudTrail.
-      if (!created && (await this.deps.iam.listUserPolicies(user.name)).includes(LEGACY_USER_POLICY_NAME)) {
+      if (!isNew && (await this.deps.iam.listUserPolicies(user.name)).includes(LEGACY_USER_POLICY_NAME)) {
         this.step = `removing the earlier policy of IAM user ${user.name}`;
         await this.deps.iam.deleteUserPolicy(user.name, LEGACY_USER_POLICY_NAME);
       }
@@ -427,8 +444,8 @@ export class Planter {
     const alias = parts.keyAlias && this.owned('kms-alias', parts.keyAlias);
     if (alias && alias.state === 'claimed' && options.keyId) {
       this.step = `creating KMS alias ${alias.name}`;
-      const created = await this.kms().createAlias(alias.name, options.keyId);
-      if (created === 'exists') {
+      const aliasAnswer = await this.kms().createAlias(alias.name, options.keyId);
+      if (aliasAnswer === 'exists') {
         const target = await this.kms().aliasTarget(alias.name);
         const ours = target !== undefined && options.keyId.endsWith(`/${target}`);
         if (!ours && target !== options.keyId) {
@@ -437,14 +454,14 @@ export class Planter {
           throw foreign([{ kind: 'kms-alias', text: `KMS alias ${alias.name}` }]);
         }
       }
-      this.markPlanted(alias);
-      planted.push(`kms-alias ${alias.name}`);
+      this.markCreated(alias);
+      created.push(`kms-alias ${alias.name}`);
     }
 
     // 4. Parameters.
     for (const parameter of parts.parameters) {
       const owned = this.owned('ssm-parameter', parameter.name) as OwnedResource;
-      if (owned.state === 'planted' && retag) {
+      if (owned.state === 'created' && retag) {
         this.step = `tagging SSM parameter ${parameter.name}`;
         await this.deps.ssm.addTags(parameter.name, tags);
       }
@@ -456,15 +473,15 @@ export class Planter {
         const result = await this.deps.ssm.createSecureString({ ...input, tags: ownedTags(spec) });
         if (result === 'exists') await this.overwrite(input, owned);
         else this.wrote(owned, input.value, 1);
-        this.markPlanted(owned);
-        planted.push(`ssm-parameter ${parameter.name}`);
+        this.markCreated(owned);
+        created.push(`ssm-parameter ${parameter.name}`);
       } else {
         await this.overwrite(input, owned);
       }
     }
 
     // 4b. Secrets Manager secrets: created once with a value; later plants leave the value alone.
-    await this.createSecrets(spec, target, secrets.database, planted);
+    await this.createSecrets(spec, target, secrets.database, created);
 
     // 5. The bucket, configured like a production bucket (re-asserted on every plant).
     const bucket = parts.bucket && this.owned('s3-bucket', parts.bucket.name);
@@ -483,12 +500,12 @@ export class Planter {
       }
       await this.configureBucket(bucket.name, spec, target);
       if (bucket.state === 'claimed') {
-        this.markPlanted(bucket);
-        planted.push(`s3-bucket ${bucket.name}`);
+        this.markCreated(bucket);
+        created.push(`s3-bucket ${bucket.name}`);
       }
     }
     this.current().tagsAsserted = JSON.stringify(tags);
-    this.step = 'recording planted resources in the registry';
+    this.step = 'recording created resources in the registry';
     await this.commit();
 
     // 6. The access key and the bait that leads to it.
@@ -499,7 +516,7 @@ export class Planter {
       this.step = 'recording the file writes in the registry';
       await this.commit();
     }
-    return { planted, removed, accessKeyId: key?.accessKeyId };
+    return { created, removed, accessKeyId: key?.accessKeyId };
   }
 
   private async overwrite(input: SecureStringInput, owned: OwnedResource): Promise<void> {
@@ -552,7 +569,7 @@ export class Planter {
 
   /** Jitter comes from the secret seed; a registry without one (plant without names chosen) uses its first plant time. */
   private paceSeed(): string {
-    return this.current().seed ?? this.current().plantedAt;
+    return this.current().seed ?? this.current().createdAt;
   }
 
   private async probe(kind: OwnedKind, name: string): Promise<BucketState> {
@@ -580,7 +597,7 @@ export class Planter {
     spec: PlantSpec,
     target: ContentTarget,
     database: SecretSet['database'],
-    planted: string[],
+    created: string[],
   ): Promise<void> {
     const parts = specParts(spec);
     const claimed = parts.secrets.filter(
@@ -597,33 +614,33 @@ export class Planter {
       const owned = this.owned('secretsmanager-secret', secret.name) as OwnedResource;
       const value = values.get(secret.name) as string;
       this.step = `creating secret ${secret.name}`;
-      const created = await this.secretsPort().createSecret({
+      const answer = await this.secretsPort().createSecret({
         name: secret.name,
         value,
-        kmsKeyId: this.current().keyArn ?? (parts.keyAlias as string),
+        kmsKeyId: this.current().keyArn ?? secretsKeyOf(parts.keyAlias as string),
         description: secretDescription(secret, spec.service),
         tags: ownedTags(spec),
       });
       // "Exists" on a claimed name: an earlier run created it and stopped before recording it.
-      if (created.result === 'exists') await this.secretsPort().putSecretValue(secret.name, value);
-      if (created.arn) owned.arn = created.arn;
+      if (answer.result === 'exists') await this.secretsPort().putSecretValue(secret.name, value);
+      if (answer.arn) owned.arn = answer.arn;
       owned.writtenAt = this.now();
-      this.markPlanted(owned);
-      planted.push(`secretsmanager-secret ${secret.name}`);
+      this.markCreated(owned);
+      created.push(`secretsmanager-secret ${secret.name}`);
     }
     this.step = 'recording the secrets in the registry';
     await this.commit();
   }
 
-  /** The scheduled refresh's share: each planted secret gets a new value when its cadence says so. */
+  /** The scheduled refresh's share: each created secret gets a new value when its cadence says so. */
   private async rotateSecrets(spec: PlantSpec, target: ContentTarget): Promise<number> {
     const parts = specParts(spec);
     const seed = this.paceSeed();
     const now = this.deps.clock();
     const due = parts.secrets.filter((s) => {
       const owned = this.owned('secretsmanager-secret', s.name);
-      if (owned?.state !== 'planted') return false;
-      const last = new Date(owned.writtenAt ?? owned.plantedAt ?? owned.claimedAt);
+      if (owned?.state !== 'created') return false;
+      const last = new Date(owned.writtenAt ?? owned.createdAt ?? owned.claimedAt);
       const cadence = SECRET_CADENCE[s.secretFormat ?? 'api-key'];
       return dueAt(last, cadence, seed, `secret:${s.name}`) <= now;
     });
@@ -676,21 +693,22 @@ export class Planter {
   async refresh(options: { rotateKey?: boolean } = {}): Promise<RefreshResult> {
     this.step = 'reading the registry';
     const loaded = await this.deps.registry.load();
-    if (!loaded) return { rotated: false, parameters: 0, objects: 0, reason: 'nothing is planted yet' };
+    if (!loaded)
+      return { rotated: false, parameters: 0, objects: 0, secrets: 0, reason: 'nothing is registered yet' };
     this.record = loaded;
     const spec = decodeSpec(loaded.spec, 'registry spec');
     const parts = specParts(spec);
     const target = this.target(spec);
 
     const user = parts.user ? this.owned('iam-user', parts.user.name) : undefined;
-    const hasUser = user?.state === 'planted';
+    const hasUser = user?.state === 'created';
     // A pending key is a rotation that stopped midway: it is finished now (as if no key were active).
     const pending = loaded.keys.some((k) => k.userName === user?.name && k.status === 'pending');
     const liveKey = hasUser && user && !pending && !options.rotateKey ? this.activeKey(user.name) : undefined;
     const parameterWrites: ParameterWrite[] = [];
     for (const parameter of parts.parameters) {
       const owned = this.owned('ssm-parameter', parameter.name);
-      if (owned?.state !== 'planted') continue;
+      if (owned?.state !== 'created') continue;
       // Without a stored value (a record older than the cadence) the bait cannot quote it: due now.
       const lastWrite = owned.value !== undefined && owned.writtenAt ? new Date(owned.writtenAt) : undefined;
       parameterWrites.push({ name: parameter.name, format: parameter.format ?? 'api-token', lastWrite });
@@ -712,7 +730,7 @@ export class Planter {
       'terraform-state': quotedAt(),
       'database-dump': 0,
     };
-    const objectWrites: ObjectWrite[] = this.plantedBucket(parts)
+    const objectWrites: ObjectWrite[] = this.createdBucket(parts)
       ? parts.objects.map((o) => {
           const objectKind = objectKindOf(o);
           const last = written.get(o.name);
@@ -721,7 +739,7 @@ export class Planter {
         })
       : [];
     // Secrets Manager secrets keep their own cadence, apart from the bait they are not quoted in.
-    await this.rotateSecrets(spec, target);
+    const secretsRotated = await this.rotateSecrets(spec, target);
     const plan = planRefresh({
       now: this.deps.clock(),
       secretSeed: this.paceSeed(),
@@ -731,7 +749,14 @@ export class Planter {
       objects: objectWrites,
     });
     if (plan.steps.length === 0)
-      return { rotated: false, parameters: 0, objects: 0, reason: 'nothing is due' };
+      return {
+        rotated: false,
+        parameters: 0,
+        objects: 0,
+        secrets: secretsRotated,
+        // Secrets rotated: the run did something, only nothing the bait files quote.
+        ...(secretsRotated === 0 ? { reason: 'nothing is due' } : {}),
+      };
 
     const pace = pacer(plan.steps, this.deps.sleep);
     const rewrite = new Set(plan.parameters);
@@ -776,6 +801,7 @@ export class Planter {
       rotated: plan.rotateKey,
       parameters: plan.parameters.length,
       objects: plan.objects.length,
+      secrets: secretsRotated,
       accessKeyId: key?.accessKeyId,
     };
   }
@@ -815,7 +841,7 @@ export class Planter {
    */
   private async settleKeys(): Promise<void> {
     const record = this.current();
-    const user = record.owned.find((o) => o.kind === 'iam-user' && o.state === 'planted');
+    const user = record.owned.find((o) => o.kind === 'iam-user' && o.state === 'created');
     if (!user) return;
     this.step = `listing the access keys of ${user.name}`;
     const existing = await this.deps.iam.listAccessKeys(user.name);
@@ -871,7 +897,7 @@ export class Planter {
     },
   ): Promise<AccessKeyRecord> {
     const record = this.current();
-    const user = record.owned.find((o) => o.kind === 'iam-user' && o.state === 'planted') as OwnedResource;
+    const user = record.owned.find((o) => o.kind === 'iam-user' && o.state === 'created') as OwnedResource;
     const live = () =>
       record.keys.filter((k) => k.userName === user.name && LIVE_KEY_STATUSES.includes(k.status));
     const active = live().find((k) => k.status === 'active');
@@ -961,7 +987,7 @@ export class Planter {
     options: { pace: Pacer; objects?: ReadonlySet<string> } = { pace: unpaced },
   ): Promise<void> {
     const parts = specParts(spec);
-    const bucket = this.plantedBucket(parts);
+    const bucket = this.createdBucket(parts);
     if (!bucket) return;
     if (options.objects?.size === 0) return;
     const user = parts.user && this.owned('iam-user', parts.user.name);
@@ -974,10 +1000,19 @@ export class Planter {
       target,
       now: this.deps.clock(),
       userId: user?.uniqueId,
-      plantedAt: new Date(this.current().plantedAt),
+      createdAt: new Date(this.current().createdAt),
       secretSeed: this.current().seed,
       parameterVersions: this.parameterVersions,
       keyCreatedAt: key ? new Date(key.createdAt) : undefined,
+      secretArns: new Map(
+        this.current()
+          // Only real ARNs (with Secrets Manager's suffix): a state never shows the plan's.
+          .owned.filter(
+            (o) =>
+              o.kind === 'secretsmanager-secret' && o.state === 'created' && SECRET_ARN_SUFFIX.test(o.arn),
+          )
+          .map((o) => [o.name, o.arn]),
+      ),
     });
     const record = this.current();
     // The order a real run writes in (cadence.ts): the dump, the .env, the state last (as an apply ends).
@@ -989,8 +1024,15 @@ export class Planter {
     for (const object of ordered) {
       if (options.objects && !options.objects.has(object.key)) continue;
       await options.pace();
+      const { archiveKey, ...latest } = object;
+      // The dump's dated copy first, as a nightly job uploads the night's file and
+      // then the latest: the prefix lists one per night (the lifecycle expires them).
+      if (archiveKey) {
+        this.step = `writing s3://${bucket}/${archiveKey}`;
+        await this.deps.s3.putObject({ bucket, ...latest, key: archiveKey });
+      }
       this.step = `writing s3://${bucket}/${object.key}`;
-      await this.deps.s3.putObject({ bucket, ...object });
+      await this.deps.s3.putObject({ bucket, ...latest });
       // Recorded by the caller's next commit; unrecorded, the object is simply due again.
       record.objects = [
         ...(record.objects ?? []).filter((o) => o.key !== object.key),
@@ -999,10 +1041,10 @@ export class Planter {
     }
   }
 
-  /** The planned bucket's name once it is planted: only then can objects be written. */
-  private plantedBucket(parts: SpecParts): string | undefined {
+  /** The planned bucket's name once it is created: only then can objects be written. */
+  private createdBucket(parts: SpecParts): string | undefined {
     const name = parts.bucket?.name;
-    return name && this.owned('s3-bucket', name)?.state === 'planted' ? name : undefined;
+    return name && this.owned('s3-bucket', name)?.state === 'created' ? name : undefined;
   }
 
   private async configureBucket(bucket: string, spec: PlantSpec, target: ContentTarget): Promise<void> {
@@ -1012,7 +1054,7 @@ export class Planter {
     await s3.putOwnershipControls(bucket);
     await s3.putEncryption(bucket);
     await s3.putVersioning(bucket);
-    await s3.putLifecycle(bucket);
+    await s3.putLifecycle(bucket, bucketLifecycleRules(spec));
     await s3.putTagging(bucket, bucketTags(spec));
     await s3.putPolicy(bucket, bucketPolicyDocument(bucket, target.partition));
   }
@@ -1079,9 +1121,9 @@ export class Planter {
     return this.current().owned.find((o) => o.kind === kind && o.name === name);
   }
 
-  private markPlanted(resource: OwnedResource, uniqueId?: string): void {
-    resource.state = 'planted';
-    resource.plantedAt = this.now();
+  private markCreated(resource: OwnedResource, uniqueId?: string): void {
+    resource.state = 'created';
+    resource.createdAt = this.now();
     if (uniqueId) resource.uniqueId = uniqueId;
   }
 

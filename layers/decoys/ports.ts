@@ -1,5 +1,3 @@
-import type { RegistryRecord } from './registry';
-
 /**
  * The planter's view of AWS: one method per AWS call, so a test can fail any one
  * of them and the AWS adapters (aws-ports.ts) stay thin. "Missing" on a delete is
@@ -50,6 +48,16 @@ export interface ObjectVersion {
   versionId: string;
 }
 
+/** An S3 lifecycle rule, in PutBucketLifecycleConfiguration's shape (the fields the planter sets). */
+export interface LifecycleRule {
+  ID: string;
+  Status: 'Enabled';
+  Filter: { Prefix: string };
+  Expiration?: { Days: number } | { ExpiredObjectDeleteMarker: true };
+  NoncurrentVersionExpiration?: { NoncurrentDays: number };
+  AbortIncompleteMultipartUpload?: { DaysAfterInitiation: number };
+}
+
 export interface S3Port {
   headBucket(bucket: string): Promise<BucketState>;
   /** CreateBucket in `region`; `exists` when this account already owns it. */
@@ -58,8 +66,8 @@ export interface S3Port {
   putOwnershipControls(bucket: string): Promise<void>;
   putEncryption(bucket: string): Promise<void>;
   putVersioning(bucket: string): Promise<void>;
-  /** Non-current versions expire, so the version history does not show every rewrite. */
-  putLifecycle(bucket: string): Promise<void>;
+  /** The bucket's whole lifecycle configuration (content.ts bucketLifecycleRules). */
+  putLifecycle(bucket: string, rules: readonly LifecycleRule[]): Promise<void>;
   putTagging(bucket: string, tags: Tag[]): Promise<void>;
   putPolicy(bucket: string, policy: string): Promise<void>;
   putObject(input: { bucket: string; key: string; body: string; contentType: string }): Promise<void>;
@@ -123,21 +131,7 @@ export interface KmsPort {
   deleteAlias(aliasName: string): Promise<void>;
 }
 
-/** Where the planter records what it planted (registry.ts). */
-export interface RegistryPort {
-  load(): Promise<RegistryRecord | undefined>;
-  /**
-   * Writes the record if the stored version is still `record.version` (0: none
-   * stored) and returns it with the next version; a concurrent writer makes it
-   * throw RegistryConflictError.
-   */
-  save(record: RegistryRecord): Promise<RegistryRecord>;
-  remove(): Promise<void>;
-}
-
-export class RegistryConflictError extends Error {
-  override readonly name = 'RegistryConflictError';
-}
+// RegistryPort and RegistryConflictError live with the record they store (registry.ts).
 
 /** The CloudTrail responses the trail check reads (SDK shapes, trimmed). */
 export interface FieldSelector {
@@ -179,10 +173,8 @@ export interface TrailPort {
 
 export type Clock = () => Date;
 
-/** Uniform integers in [0, max): crypto in production, seeded in tests. */
-export interface RandomSource {
-  int(maxExclusive: number): number;
-}
+/** Uniform integers in [0, max) (random.ts). */
+export type { RandomSource } from './random';
 
 /** Shaped so Powertools' Logger fits it. */
 export interface PlanterLog {

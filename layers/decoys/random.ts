@@ -1,6 +1,15 @@
 import { createHash, randomInt } from 'node:crypto';
 import { tellsIn } from '../stealth/stems';
-import type { RandomSource } from './ports';
+
+/**
+ * Uniform integers in [0, max): crypto in production, seeded in tests. Here rather
+ * than in ports.ts (which re-exports it) so that the catalogue and the name
+ * choosers depend on no port, and ports.ts -> registry.ts -> spec.ts -> catalogue.ts
+ * closes no circle.
+ */
+export interface RandomSource {
+  int(maxExclusive: number): number;
+}
 
 /** Production randomness: the values guard nothing, but must not be guessable as a series. */
 export const cryptoRandom: RandomSource = { int: (max) => randomInt(max) };

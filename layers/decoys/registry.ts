@@ -1,14 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { issueLines } from '../runtime/issues';
+import { fnv1a } from '../stealth/stems';
 import { awsCall, describeAwsError, hasCode, SDK_RETRY } from './aws-errors';
 import type { Decoy } from './catalogue';
-import { RegistryConflictError, type RegistryPort } from './ports';
 import { decoySchema } from './spec';
 
 /**
- * The decoy registry: what the planter planted, so that the scheduled refresh
+ * The decoy registry: what the planter created, so that the scheduled refresh
  * knows what to rotate, removal knows what is ours to delete, and detection knows
  * the decoys' current access key ids.
  *
@@ -27,7 +33,7 @@ import { decoySchema } from './spec';
  *                        recomputed: later runs reuse the names in `spec`
  *   keyArn      string   the parameters key (the custom resource's KeyArn); the
  *                        alias the planter chose points at it
- *   owned       list     [{ kind, name, arn, state, claimedAt, plantedAt?, uniqueId?,
+ *   owned       list     [{ kind, name, arn, state, claimedAt, createdAt?, uniqueId?,
  *                        value?, version?, writtenAt? }]
  *                        kind: ssm-parameter | s3-bucket | iam-user | kms-alias |
  *                        secretsmanager-secret (arn: the full ARN once created) (objects
@@ -36,14 +42,16 @@ import { decoySchema } from './spec';
  *   objects     list     [{ key, writtenAt }]: each bait object's last write
  *   databasePassword     the bait database's password (see recordSchema)
  *   keys        list     [{ accessKeyId, userName, status, createdAt, retiredAt?, secretAccessKey? }]
- *   plantedAt   string   ISO time of the first plant
+ *   createdAt   string   ISO time of the first plant
  *   updatedAt   string   ISO time of the last write
  *   rotatedAt   string   ISO time of the last refresh that wrote something (absent: never)
  *
  * Fields added later are optional, so older records parse: a parameter without a
  * value or an object without a write time is due at the next refresh.
  *
- * `state`: `claimed` is written BEFORE the resource is created, `planted` after.
+ * `state`: `claimed` is written BEFORE the resource is created, `created` after.
+ * (Records of earlier versions named that state and both `createdAt` fields with a
+ * purpose word; upgradeLegacyNames reads them.)
  * A name that already exists in AWS and was not claimed by an earlier run is not
  * ours: the planter refuses it and removal never touches it.
  *
@@ -58,6 +66,38 @@ import { decoySchema } from './spec';
  */
 
 export const REGISTRY_KEY = { pk: 'inventory', sk: 'current' } as const;
+
+/**
+ * Organization mode: one item per member account, its sort key the account id, so
+ * that each account's decoys (and each finding's account) are looked up on their own.
+ * Single-account mode keeps REGISTRY_KEY.
+ */
+export function registryKey(account?: string): { pk: string; sk: string } {
+  if (account === undefined) return { ...REGISTRY_KEY };
+  if (!/^\d{12}$/.test(account)) throw new Error(`registry: "${account}" is not a 12-digit account id`);
+  return { pk: REGISTRY_KEY.pk, sk: account };
+}
+
+/**
+ * Where the planter records what it created: DynamoDB deployed (DynamoRegistry),
+ * memory in tests. Here, with the record, rather than in ports.ts:
+ * ports.ts naming the record would close the circle ports -> registry -> ports.
+ */
+export interface RegistryPort {
+  load(): Promise<RegistryRecord | undefined>;
+  /**
+   * Writes the record if the stored version is still `record.version` (0: none
+   * stored) and returns it with the next version; a concurrent writer makes it
+   * throw RegistryConflictError.
+   */
+  save(record: RegistryRecord): Promise<RegistryRecord>;
+  remove(): Promise<void>;
+}
+
+export class RegistryConflictError extends Error {
+  override readonly name = 'RegistryConflictError';
+}
+
 export const RETIRED_KEYS_KEPT = 30;
 
 export const ownedKinds = [
@@ -73,9 +113,9 @@ const ownedSchema = z.object({
   kind: z.enum(ownedKinds),
   name: z.string(),
   arn: z.string(),
-  state: z.enum(['claimed', 'planted']),
+  state: z.enum(['claimed', 'created']),
   claimedAt: z.string(),
-  plantedAt: z.string().optional(),
+  createdAt: z.string().optional(),
   /** iam-user: IAM's unique id (AIDA...), which the state file quotes. */
   uniqueId: z.string().optional(),
   /**
@@ -108,7 +148,44 @@ export type AccessKeyRecord = z.infer<typeof keySchema>;
 const objectWriteSchema = z.object({ key: z.string(), writtenAt: z.string() });
 export type ObjectWriteRecord = z.infer<typeof objectWriteSchema>;
 
-const recordSchema = z.object({
+/**
+ * The names records of earlier versions used for the state `created` and for both
+ * `createdAt` fields, recognized by hash (stems.ts fnv1a): the readable names are
+ * purpose words, the very words the rename took out of the function packages
+ * (test/infra/bundles.test.ts). test/decoys/registry.test.ts reads such a record.
+ */
+const LEGACY_CREATED_STATE = 0x09bdcfa3;
+const LEGACY_CREATED_AT = 0x8bafd836;
+
+/** Renames a legacy attribute (recognized by hash) to `to`, unless `to` is already set. */
+function upgradeAttribute(item: Record<string, unknown>, hash: number, to: string): Record<string, unknown> {
+  const legacy = Object.keys(item).find((key) => key !== to && fnv1a(key) === hash);
+  if (legacy === undefined) return item;
+  const { [legacy]: value, ...rest } = item;
+  return rest[to] !== undefined ? rest : { ...rest, [to]: value };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A record of an earlier version in today's names; anything else passes unchanged (the schema judges it). */
+export function upgradeLegacyNames(item: unknown): unknown {
+  if (!isObject(item)) return item;
+  const record = upgradeAttribute(item, LEGACY_CREATED_AT, 'createdAt');
+  if (!Array.isArray(record.owned)) return record;
+  return {
+    ...record,
+    owned: record.owned.map((entry: unknown) => {
+      if (!isObject(entry)) return entry;
+      const upgraded = upgradeAttribute(entry, LEGACY_CREATED_AT, 'createdAt');
+      return typeof upgraded.state === 'string' && fnv1a(upgraded.state) === LEGACY_CREATED_STATE
+        ? { ...upgraded, state: 'created' }
+        : upgraded;
+    }),
+  };
+}
+
+const currentRecordSchema = z.object({
   version: z.number().int().min(0),
   spec: z.object({ service: z.string(), environment: z.string(), items: z.array(decoySchema) }),
   seed: z.string().optional(),
@@ -116,7 +193,7 @@ const recordSchema = z.object({
   keyArn: z.string().optional(),
   owned: z.array(ownedSchema),
   keys: z.array(keySchema),
-  plantedAt: z.string(),
+  createdAt: z.string(),
   updatedAt: z.string(),
   rotatedAt: z.string().optional(),
   /** The bait objects' last writes; absent in records written before the cadence (all due). */
@@ -132,7 +209,8 @@ const recordSchema = z.object({
    */
   tagsAsserted: z.string().optional(),
 });
-export type RegistryRecord = z.infer<typeof recordSchema>;
+const recordSchema = z.preprocess(upgradeLegacyNames, currentRecordSchema);
+export type RegistryRecord = z.infer<typeof currentRecordSchema>;
 
 function parseRecord(item: unknown): RegistryRecord {
   const result = recordSchema.safeParse(item);
@@ -147,20 +225,26 @@ function parseRecord(item: unknown): RegistryRecord {
 
 /** The registry in the state table. */
 export class DynamoRegistry implements RegistryPort {
+  private readonly key: { pk: string; sk: string };
+
+  /** `account`: a member account's item (organization mode); absent, the single-account item. */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    account?: string,
+  ) {
+    this.key = registryKey(account);
+  }
 
   private get resource(): string {
-    return `table ${this.tableName} item ${REGISTRY_KEY.pk}/${REGISTRY_KEY.sk}`;
+    return `table ${this.tableName} item ${this.key.pk}/${this.key.sk}`;
   }
 
   async load(): Promise<RegistryRecord | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
       ({ Item: item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { ...REGISTRY_KEY }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: { ...this.key }, ConsistentRead: true }),
       ));
     } catch (error) {
       // A duplicate Delete after the stack is gone finds no table: nothing is registered.
@@ -178,7 +262,7 @@ export class DynamoRegistry implements RegistryPort {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...REGISTRY_KEY, ...next },
+          Item: { ...this.key, ...next },
           ConditionExpression:
             record.version === 0 ? 'attribute_not_exists(pk)' : '#version = :expectedVersion',
           ExpressionAttributeNames: record.version === 0 ? undefined : { '#version': 'version' },
@@ -201,7 +285,7 @@ export class DynamoRegistry implements RegistryPort {
   async remove(): Promise<void> {
     await awsCall('dynamodb:DeleteItem', this.resource, async () => {
       try {
-        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { ...REGISTRY_KEY } }));
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { ...this.key } }));
       } catch (error) {
         if (!hasCode(error, 'ResourceNotFoundException')) throw error;
       }
@@ -222,7 +306,7 @@ export type RegisteredDecoy = Decoy & {
 };
 
 export interface RegistryView {
-  plantedAt: string;
+  createdAt: string;
   updatedAt: string;
   rotatedAt?: string;
   resources: RegisteredDecoy[];
@@ -230,7 +314,7 @@ export interface RegistryView {
   accessKeys: Omit<AccessKeyRecord, 'secretAccessKey'>[];
 }
 
-/** What detection may know: the planted (or claimed) decoys and the key ids, never the secret. */
+/** What detection may know: the created (or claimed) decoys and the key ids, never the secret. */
 export function registryView(record: RegistryRecord): RegistryView {
   const owned = new Set(record.owned.map((o) => `${o.kind}:${o.name}`));
   const live = record.keys.filter((k) => LIVE_KEY_STATUSES.includes(k.status)).map((k) => k.accessKeyId);
@@ -255,7 +339,7 @@ export function registryView(record: RegistryRecord): RegistryView {
     }
   }
   return {
-    plantedAt: record.plantedAt,
+    createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     rotatedAt: record.rotatedAt,
     resources: decoys,
@@ -265,12 +349,52 @@ export function registryView(record: RegistryRecord): RegistryView {
 
 /**
  * Reads the registry for detection code (another function of this stack, whose
- * role the state table lets read). Undefined when nothing is planted.
+ * role the state table lets read). Undefined when nothing is registered.
  */
 export async function readRegistry(options: {
   tableName: string;
   client?: DynamoDBDocumentClient;
+  /** A member account's registry (organization mode); absent, the single-account one. */
+  account?: string;
 }): Promise<RegistryView | undefined> {
-  const record = await new DynamoRegistry(options.client ?? documentClient(), options.tableName).load();
+  const record = await new DynamoRegistry(
+    options.client ?? documentClient(),
+    options.tableName,
+    options.account,
+  ).load();
   return record ? registryView(record) : undefined;
+}
+
+/**
+ * Every registry of the table: the single-account one (account undefined) and, in
+ * organization mode, one per member account. For readers that act on any account's
+ * decoys (the response's reserved users). One Query on the registry partition, every page.
+ */
+export async function readRegistries(options: {
+  tableName: string;
+  client?: DynamoDBDocumentClient;
+}): Promise<{ account?: string; view: RegistryView }[]> {
+  const client = options.client ?? documentClient();
+  const views: { account?: string; view: RegistryView }[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await awsCall('dynamodb:Query', `table ${options.tableName} ${REGISTRY_KEY.pk}`, () =>
+      client.send(
+        new QueryCommand({
+          TableName: options.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': REGISTRY_KEY.pk },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      ),
+    );
+    for (const item of page.Items ?? []) {
+      const { pk: _pk, sk, ...record } = item;
+      const account = sk === REGISTRY_KEY.sk ? undefined : String(sk);
+      views.push({ ...(account ? { account } : {}), view: registryView(parseRecord(record)) });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return views;
 }

@@ -1,5 +1,5 @@
 import type { SecretsManagerFormat } from '../config/vocabulary';
-import type { RandomSource } from './ports';
+import type { RandomSource } from './random';
 
 /**
  * Names for the Secrets Manager decoys: the public vocabulary (`plan`, an empty

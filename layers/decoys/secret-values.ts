@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import type { SecretsManagerFormat } from '../config/vocabulary';
 import type { Decoy } from './catalogue';
 import { base62, type ContentTarget, type DatabaseSecret } from './content';
-import type { RandomSource } from './ports';
+import type { RandomSource } from './random';
 import { ALNUM, BASE64URL, DIGITS, derivedString, HEX, randomString, withoutTells } from './random';
 
 /**
@@ -102,13 +102,6 @@ export function generateSecretValues(
     );
   }
   return values;
-}
-
-/** The description a team writes on such a secret: plain, no purpose words. */
-export function secretDescription(secret: Decoy, service: string): string {
-  return secret.secretFormat === 'database-credentials'
-    ? `Database credentials for ${service}`
-    : `API key used by ${service}`;
 }
 
 /**

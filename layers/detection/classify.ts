@@ -63,7 +63,7 @@ export interface Touch {
   outcome: 'allowed' | 'denied';
   errorCode?: string;
   /** Other decoys the same call named (GetParameters of two, a path read returning four). */
-  alsoTouched?: DecoyRef[];
+  alsoMatched?: DecoyRef[];
 }
 
 export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'unmatched';
@@ -71,9 +71,9 @@ export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'u
 export interface Classification {
   /**
    * At most one: one call is one touch, of its most severe decoy (the first named on
-   * a tie); the other decoys it named ride along in `alsoTouched`.
+   * a tie); the other decoys it named ride along in `alsoMatched`.
    */
-  touches: Touch[];
+  matches: Touch[];
   /** Why a record yields nothing (undefined when it yields touches). */
   ignored?: IgnoreReason;
 }
@@ -113,7 +113,7 @@ export function classifyRecord(
     (identity?.accessKeyId ? index.keyById.get(identity.accessKeyId) : undefined) ??
     (identity?.arn ? index.keyByUserArn.get(identity.arn) : undefined) ??
     (userByName ? index.keyByUserArn.get(userByName.arn) : undefined);
-  if (signingKey) return { touches: [touchOf(record, 'key-use', refOf(signingKey))] };
+  if (signingKey) return { matches: [touchOf(record, 'key-use', refOf(signingKey))] };
 
   // 2. The platform's own calls and AWS services acting on their own.
   const issuer = identity?.sessionContext?.sessionIssuer?.arn;
@@ -121,9 +121,9 @@ export function classifyRecord(
     (issuer && context.trustedRoleArns.includes(issuer)) ||
     (identity?.arn && context.trustedRoleArns.includes(identity.arn))
   ) {
-    return { touches: [], ignored: 'trusted-principal' };
+    return { matches: [], ignored: 'trusted-principal' };
   }
-  if (identity?.type === 'AWSService') return { touches: [], ignored: 'aws-service' };
+  if (identity?.type === 'AWSService') return { matches: [], ignored: 'aws-service' };
 
   const found = new Map<string, Touch>();
   const add = (category: TouchCategory, decoy: DecoyRef) => {
@@ -140,7 +140,7 @@ export function classifyRecord(
       if (!TRAIL_TAMPERING.includes(name)) break;
       const refs = [params.name, params.trailName];
       if (refs.some((r) => r === context.trailName || r === context.trailArn)) {
-        if (deployer) return { touches: [], ignored: 'deployer' };
+        if (deployer) return { matches: [], ignored: 'deployer' };
         add('trail-tamper', { kind: 'trail', name: context.trailName, arn: context.trailArn });
       }
       break;
@@ -152,7 +152,7 @@ export function classifyRecord(
       );
       const bus = name === 'DeleteEventBus' && params.name === context.busName;
       if (rule || bus) {
-        if (deployer) return { touches: [], ignored: 'deployer' };
+        if (deployer) return { matches: [], ignored: 'deployer' };
         add('rule-tamper', { kind: bus ? 'event-bus' : 'rule', name: bus ? context.busName : rule! });
       }
       break;
@@ -240,12 +240,12 @@ export function classifyRecord(
     }
   }
   const all = [...found.values()];
-  if (all.length === 0) return { touches: [], ignored: 'unmatched' };
+  if (all.length === 0) return { matches: [], ignored: 'unmatched' };
   const primary = all.reduce((best, t) =>
     severityRank(t.severity) > severityRank(best.severity) ? t : best,
   );
   const others = all.filter((t) => t !== primary).map((t) => t.resource);
-  return { touches: [others.length > 0 ? { ...primary, alsoTouched: others } : primary] };
+  return { matches: [others.length > 0 ? { ...primary, alsoMatched: others } : primary] };
 }
 
 function sameAccountUser(

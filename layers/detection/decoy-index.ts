@@ -54,6 +54,9 @@ export class DecoyIndex {
           for (const id of keyIdsOf(decoy)) this.keyById.set(id, decoy);
           break;
         case 'kms-key':
+          // An AWS managed key (alias/aws/ssm: member accounts' parameters) is used by
+          // everything in the account: never a decoy of its own.
+          if (decoy.name.startsWith('alias/aws/')) break;
           for (const reference of [decoy.name, decoy.arn, options.keyArn]) {
             if (!reference) continue;
             this.keys.set(reference, decoy);

@@ -19,7 +19,7 @@ import type { KeyUseStore, TouchInput, TouchRecordResult, TouchStore, TouchWindo
  * - `delivery#<CloudTrail event id>#<subject>`: put with attribute_not_exists in
  *   the same transaction that counts the touch into its window, so a delivery is
  *   counted once or not at all (kept 48 hours: EventBridge retries for up to 24).
- * - `touch#<subject>` / `window`: the open window (finding id, start, count, calls,
+ * - `window#<subject>` / `window`: the open window (finding id, start, count, calls,
  *   outcomes, severities, alert state). A touch older than the window's end opens a
  *   new one, with a conditional put that loses cleanly to a concurrent opener.
  * - `finding#<id>` / `audit`: the published finding, kept a year and a month.
@@ -35,6 +35,9 @@ const DELIVERY_TTL_S = 48 * 3600;
 const AUDIT_TTL_S = 400 * 24 * 3600;
 const KEY_USE_TTL_S = 400 * 24 * 3600;
 const MAX_OPEN_ATTEMPTS = 4;
+
+/** The open window of a subject. */
+const windowKeyOf = (subjectKey: string) => ({ pk: `window#${subjectKey}`, sk: 'window' });
 
 interface WindowItem {
   findingId: string;
@@ -57,7 +60,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
   ) {}
 
   async record(input: TouchInput): Promise<TouchRecordResult> {
-    const windowKey = { pk: `touch#${input.subjectKey}`, sk: 'window' };
+    const windowKey = windowKeyOf(input.subjectKey);
     const delivery = {
       Put: {
         TableName: this.tableName,
@@ -95,6 +98,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
       ]);
       if (counted === 'ok') return { status: 'counted', window: await this.window(input.subjectKey) };
       if (counted === 0) return { status: 'duplicate', window: await this.window(input.subjectKey) };
+      // An earlier version's window still open: moved under the current key, then counted into.
       // ...or open a new one when there is none or it has ended.
       const opened = await this.transact([
         delivery,
@@ -123,14 +127,14 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
       if (opened === 0) return { status: 'duplicate', window: await this.window(input.subjectKey) };
       // Someone opened a window between the two writes: count into it.
     }
-    throw new Error(`touch window ${input.subjectKey}: still contended after ${MAX_OPEN_ATTEMPTS} attempts`);
+    throw new Error(`window ${input.subjectKey}: still contended after ${MAX_OPEN_ATTEMPTS} attempts`);
   }
 
   async claimAlert(subjectKey: string, findingId: string, now: number, leaseMs: number): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `touch#${subjectKey}`, sk: 'window' },
+        Key: windowKeyOf(subjectKey),
         UpdateExpression: 'SET claimUntil = :until',
         ConditionExpression:
           'findingId = :id AND attribute_not_exists(alertedAt) AND (attribute_not_exists(claimUntil) OR claimUntil < :now)',
@@ -143,7 +147,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
     await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `touch#${subjectKey}`, sk: 'window' },
+        Key: windowKeyOf(subjectKey),
         UpdateExpression: 'SET alertedAt = :now REMOVE claimUntil',
         ConditionExpression: 'findingId = :id',
         ExpressionAttributeValues: { ':now': now, ':id': finding.id },
@@ -156,7 +160,7 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
     await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `touch#${subjectKey}`, sk: 'window' },
+        Key: windowKeyOf(subjectKey),
         UpdateExpression: 'REMOVE claimUntil',
         ConditionExpression: 'findingId = :id',
         ExpressionAttributeValues: { ':id': findingId },
@@ -251,11 +255,11 @@ export class DynamoTouchStore implements TouchStore, KeyUseStore {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: `touch#${subjectKey}`, sk: 'window' },
+        Key: windowKeyOf(subjectKey),
         ConsistentRead: true,
       }),
     );
-    if (!Item) throw new Error(`touch window ${subjectKey} vanished right after it was written`);
+    if (!Item) throw new Error(`window ${subjectKey} vanished right after it was written`);
     const item = Item as WindowItem;
     const severityList = [...(item.severities ?? [])].filter((s): s is Severity =>
       (severities as readonly string[]).includes(s),

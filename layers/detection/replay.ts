@@ -88,13 +88,13 @@ export class ReplayEngine {
       // Replay has no wall clock worth using: "now" follows the records.
       now: () => this.clock,
       count: (metric, value = 1) => {
-        if (metric === 'Touches') this.stats.touches += value;
+        if (metric === 'MatchedCalls') this.stats.touches += value;
         else if (metric === 'Ignored') this.stats.ignored += value;
         else if (metric === 'Allowlisted') this.stats.allowlisted += value;
         else if (metric === 'Duplicates') this.stats.duplicates += value;
       },
     });
-    for (const { touch } of outcome.outcomes)
+    for (const { match: touch } of outcome.outcomes)
       this.clock = Math.max(this.clock, parseEventTime(touch.eventTime) ?? 0);
   }
 

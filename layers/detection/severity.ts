@@ -9,44 +9,48 @@ export const touchCategories = {
   'key-use': {
     severity: 'critical',
     kind: 'resource-access',
-    label: 'call signed with the planted access key',
+    label: 'call signed with a registered access key',
   },
   /** The trail stopped, deleted or narrowed. */
   'trail-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the audit trail' },
   /** A routing rule or the central bus deleted, disabled or re-pointed. */
   'rule-tamper': { severity: 'critical', kind: 'tamper', label: 'change to the event routing' },
   /** A decoy changed or deleted by anyone but the planter. */
-  'resource-change': { severity: 'high', kind: 'tamper', label: 'change to a planted resource' },
-  'parameter-read': { severity: 'high', kind: 'resource-access', label: 'read of a planted parameter' },
+  'resource-change': { severity: 'high', kind: 'tamper', label: 'change to a registered resource' },
+  'parameter-read': { severity: 'high', kind: 'resource-access', label: 'read of a registered parameter' },
   'parameter-decrypt': {
     severity: 'high',
     kind: 'resource-access',
-    label: 'decryption of a planted parameter',
+    label: 'decryption of a registered parameter',
   },
   /** The decoy was in the answer to a path read, among whatever else lives there. */
   'parameter-path-read': {
     severity: 'medium',
     kind: 'resource-access',
-    label: 'path read returning a planted parameter',
+    label: 'path read returning a registered parameter',
   },
   /** GetSecretValue, BatchGetSecretValue naming it: the value left Secrets Manager. */
-  'secret-read': { severity: 'high', kind: 'resource-access', label: 'read of a planted secret' },
+  'secret-read': { severity: 'high', kind: 'resource-access', label: 'read of a registered secret' },
   /** KMS Decrypt with the secret's ARN in the encryption context. */
-  'secret-decrypt': { severity: 'high', kind: 'resource-access', label: 'decryption of a planted secret' },
+  'secret-decrypt': { severity: 'high', kind: 'resource-access', label: 'decryption of a registered secret' },
   /**
    * DescribeSecret and other metadata reads: no value, but someone looked at this one
    * secret (its key, rotation, tags). Medium, not low: listing every secret is ListSecrets
    * (not a touch); describing one is aimed. Service-linked inventory (AWS Config) is skipped.
    */
-  'secret-describe': { severity: 'medium', kind: 'resource-access', label: 'lookup of a planted secret' },
+  'secret-describe': { severity: 'medium', kind: 'resource-access', label: 'lookup of a registered secret' },
   /** Object reads, writes and listings in the bait bucket. */
-  'object-access': { severity: 'high', kind: 'resource-access', label: 'access to the planted bucket' },
+  'object-access': { severity: 'high', kind: 'resource-access', label: 'access to the registered bucket' },
   /** Bucket settings read: what inventory scanners do to every bucket. */
-  'bucket-read': { severity: 'low', kind: 'resource-access', label: 'read of the planted bucket settings' },
+  'bucket-read': {
+    severity: 'low',
+    kind: 'resource-access',
+    label: 'read of the registered bucket settings',
+  },
   /** The planted user looked up (GetUser, ListAccessKeys...): inventory scanners again. */
-  'user-read': { severity: 'low', kind: 'resource-access', label: 'lookup of the planted user' },
+  'user-read': { severity: 'low', kind: 'resource-access', label: 'lookup of the registered user' },
   /** Any other call naming a decoy. */
-  other: { severity: 'medium', kind: 'resource-access', label: 'call naming a planted resource' },
+  other: { severity: 'medium', kind: 'resource-access', label: 'call naming a registered resource' },
 } as const satisfies Record<
   string,
   { severity: Severity; kind: 'resource-access' | 'tamper'; label: string }

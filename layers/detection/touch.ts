@@ -103,7 +103,7 @@ export interface TouchSettings {
 }
 
 export type TouchMetric =
-  | 'Touches'
+  | 'MatchedCalls'
   | 'Findings'
   | 'Duplicates'
   | 'Allowlisted'
@@ -122,7 +122,8 @@ export interface TouchDependencies {
 export type TouchResult = 'alerted' | 'counted' | 'duplicate' | 'allowlisted' | 'pending';
 
 export interface TouchOutcome {
-  touch: Touch;
+  /** The call as classified (deployed property names avoid the purpose word). */
+  match: Touch;
   result: TouchResult;
   findingId?: string;
 }
@@ -155,7 +156,7 @@ export async function processRecord(
     return { ignored: classification.ignored, outcomes: [] };
   }
   const outcomes: TouchOutcome[] = [];
-  for (const touch of classification.touches)
+  for (const touch of classification.matches)
     outcomes.push(await processTouch(touch, eventTime, deliveryId, settings, deps));
   return { outcomes };
 }
@@ -169,9 +170,9 @@ async function processTouch(
 ): Promise<TouchOutcome> {
   if (settings.allowlist(touch)) {
     deps.count?.('Allowlisted');
-    return { touch, result: 'allowlisted' };
+    return { match: touch, result: 'allowlisted' };
   }
-  deps.count?.('Touches');
+  deps.count?.('MatchedCalls');
   const now = deps.now();
   if (touch.category === 'key-use' && touch.actor.accessKeyId) {
     await deps.store.recordKeyUse(touch.actor.accessKeyId, eventTime);
@@ -193,7 +194,11 @@ async function processTouch(
 
   if (window.alerted) {
     if (status === 'counted') await deps.store.updateAudit(findingOf(window, touch));
-    return { touch, result: status === 'duplicate' ? 'duplicate' : 'counted', findingId: window.findingId };
+    return {
+      match: touch,
+      result: status === 'duplicate' ? 'duplicate' : 'counted',
+      findingId: window.findingId,
+    };
   }
   // Not alerted yet: the first touch of the window, or a retry of one whose publish failed.
   if (
@@ -204,7 +209,7 @@ async function processTouch(
       settings.alertLeaseMs ?? DEFAULT_LEASE_MS,
     ))
   ) {
-    return { touch, result: 'pending', findingId: window.findingId };
+    return { match: touch, result: 'pending', findingId: window.findingId };
   }
   const finding = findingOf(window, touch);
   try {
@@ -216,7 +221,7 @@ async function processTouch(
   }
   await deps.store.completeAlert(subjectKey, finding, deps.now());
   deps.count?.('Findings');
-  return { touch, result: 'alerted', findingId: finding.id };
+  return { match: touch, result: 'alerted', findingId: finding.id };
 }
 
 /** The finding of a window, described by the touch at hand (same actor and decoy). */
@@ -262,6 +267,6 @@ function titleOf(touch: Touch): string {
     return `Detection ${touch.resource.kind} ${touch.resource.name} tampered with (${call}) by ${touch.actor.arn}`;
   }
   const what = touchCategories[touch.category].label;
-  const more = touch.alsoTouched?.length ? ` and ${touch.alsoTouched.length} more` : '';
+  const more = touch.alsoMatched?.length ? ` and ${touch.alsoMatched.length} more` : '';
   return `Resource ${touch.resource.kind} ${touch.resource.name}${more}: ${what} (${call}) by ${touch.actor.arn}`;
 }

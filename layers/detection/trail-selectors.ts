@@ -39,9 +39,9 @@ export class TrailSelectorError extends Error {
 export interface ObjectSelectorInput {
   /** The bucket the trail writes its log files to: never selected (each delivery would log itself, a loop). */
   trailBucket: string;
-  /** The planted bucket(s): their object events must be logged. */
-  planted: readonly string[];
-  /** Real buckets of the account logged alongside, so the planted one does not stand alone. */
+  /** The registered bucket(s): their object events must be logged. */
+  logged: readonly string[];
+  /** Real buckets of the account logged alongside, so the registered one does not stand alone. */
   cover: readonly string[];
   /** Default `aws`. */
   partition?: string;
@@ -49,21 +49,21 @@ export interface ObjectSelectorInput {
 
 /**
  * The selectors for a trail that logs every management event and the object events
- * of the planted and cover buckets: one object selector, its bucket prefixes sorted
+ * of the logged and cover buckets: one object selector, its bucket prefixes sorted
  * and deduplicated, never the trail's own bucket. Without any bucket, the management
  * selector alone.
  */
-export function objectEventSelectors(input: ObjectSelectorInput): AdvancedEventSelector[] {
+export function loggedBucketSelectors(input: ObjectSelectorInput): AdvancedEventSelector[] {
   const partition = input.partition ?? 'aws';
-  for (const name of [input.trailBucket, ...input.planted, ...input.cover]) {
+  for (const name of [input.trailBucket, ...input.logged, ...input.cover]) {
     if (!BUCKET_NAME.test(name)) throw new TrailSelectorError(`"${name}" is not an S3 bucket name`);
   }
-  if (input.planted.includes(input.trailBucket)) {
+  if (input.logged.includes(input.trailBucket)) {
     throw new TrailSelectorError(
-      `the planted bucket ${input.trailBucket} is the trail's own log bucket: its object events would log themselves`,
+      `the logged bucket ${input.trailBucket} is the trail's own log bucket: its object events would log themselves`,
     );
   }
-  const buckets = [...new Set([...input.planted, ...input.cover])]
+  const buckets = [...new Set([...input.logged, ...input.cover])]
     .filter((name) => name !== input.trailBucket)
     .sort();
   if (buckets.length > MAX_OBJECT_BUCKETS) {

@@ -14,7 +14,7 @@ import { chooseNames } from '../decoys/naming';
 import { newNamingSeed } from '../decoys/planter';
 import { seededRandom } from '../decoys/random';
 import type { KnownDecoy } from '../detection/rules';
-import { objectEventSelectors } from '../detection/trail-selectors';
+import { loggedBucketSelectors } from '../detection/trail-selectors';
 import { type DrillWorld, madeUpKeyId } from './play';
 import { type AdvancedSelector, type DeployedTrail, deployedTrails } from './routing';
 import { type DeployedRule, deployedRules, functionOf, type StackTemplate, stateMachineOf } from './template';
@@ -71,7 +71,13 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
   try {
     // The plan and the template must agree on the account.
     const built = buildApp(
-      { outdir, context: { 'aws:cdk:bundling-stacks': [], honeytrail: options.config } },
+      {
+        outdir,
+        context: { 'aws:cdk:bundling-stacks': [], honeytrail: options.config },
+        // CDK's built-in CloudFormation validation (a WASM engine) takes most of a synthesis
+        // (about 14 of 16 s here); `cdk synth` still runs it, the drill reads the templates only.
+        builtinCloudFormationValidation: false,
+      },
       { nag: false, account: options.account },
     );
     const assembly = built.app.synth();
@@ -108,32 +114,8 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
       : undefined;
 
     const config = built.config;
-    // As the planter does in an empty account: names drawn with a fresh secret seed,
-    // known to the drill only as the registry would hold them (the template has none).
-    const shape = shapeOf(config);
-    const names = chooseNames(
-      shape,
-      emptyInventory(options.account, config.homeRegion),
-      seededRandom(options.namingSeed ?? newNamingSeed()),
-    );
-    const plan = planFromNames(shape, names, { account: options.account, region: config.homeRegion });
-    const plantedKeyId = madeUpKeyId('AKIA', `${options.account}:planted-key`);
-    // The registry holds the planted key's id once planted; the touch function reads it from there.
-    const decoys: KnownDecoy[] = plan.resources.map((decoy) =>
-      decoy.kind === 'iam-access-key' ? { ...decoy, accessKeyId: plantedKeyId } : { ...decoy },
-    );
-    const env = touch.environment;
-    const world: DrillWorld = {
-      account: options.account,
-      homeRegion: config.homeRegion,
-      partition: 'aws',
-      decoys,
-      plantedKeyId,
-      trailName: required(env, 'AUDIT_TRAIL_NAME'),
-      trailArn: required(env, 'AUDIT_TRAIL_ARN'),
-      busName: required(env, 'BUS_NAME'),
-      keyArn: env.KEY_ARN ?? '',
-    };
+    const world = plannedWorld(config, touch, options.account, options.namingSeed);
+    const plan = { resources: world.decoys };
     return {
       config,
       stacks,
@@ -151,6 +133,43 @@ export function synthesizeDeployment(options: SynthOptions): Deployment {
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The world of one account as the planter leaves it in an empty account: names
+ * drawn with a fresh secret seed, known to the drill only as the registry would hold
+ * them (the template has none), the planted key with the id the registry holds.
+ */
+export function plannedWorld(
+  config: HoneytrailConfig,
+  touch: DeployedFunction,
+  account: string,
+  namingSeed?: string,
+): DrillWorld {
+  const shape = shapeOf(config);
+  const names = chooseNames(
+    shape,
+    emptyInventory(account, config.homeRegion),
+    seededRandom(namingSeed ?? newNamingSeed()),
+  );
+  const plan = planFromNames(shape, names, { account, region: config.homeRegion });
+  const plantedKeyId = madeUpKeyId('AKIA', `${account}:planted-key`);
+  // The registry holds the planted key's id once planted; the touch function reads it from there.
+  const decoys: KnownDecoy[] = plan.resources.map((decoy) =>
+    decoy.kind === 'iam-access-key' ? { ...decoy, accessKeyId: plantedKeyId } : { ...decoy },
+  );
+  const env = touch.environment;
+  return {
+    account,
+    homeRegion: config.homeRegion,
+    partition: 'aws',
+    decoys,
+    plantedKeyId,
+    trailName: required(env, 'AUDIT_TRAIL_NAME'),
+    trailArn: required(env, 'AUDIT_TRAIL_ARN'),
+    busName: required(env, 'BUS_NAME'),
+    keyArn: env.KEY_ARN ?? '',
+  };
 }
 
 function required(environment: Record<string, string>, name: string): string {
@@ -174,9 +193,9 @@ function withPlantTimeSelectors(
   if (!trailArn || !bucket) return trails;
   const trailName = trailArn.split(':trail/')[1];
   const trailBucket = (planter.environment.TRAIL_BUCKET ?? '').toLowerCase();
-  const selectors = objectEventSelectors({
+  const selectors = loggedBucketSelectors({
     trailBucket: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(trailBucket) ? trailBucket : 'log-bucket',
-    planted: [bucket],
+    logged: [bucket],
     cover: [],
     partition: trailArn.split(':')[1] ?? 'aws',
   });

@@ -20,7 +20,11 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteParameterCommand, GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -30,6 +34,7 @@ import type { Decoy } from '../decoys/catalogue';
 import { decodeSpec } from '../decoys/spec';
 import { FINDING_SCHEMA_VERSION, type Finding } from '../findings/finding';
 import { decide, decodePolicy, type ResponsePolicy } from '../response/policy';
+import { type ReceivedFindings, S3ReceivedFindings } from '../response/received';
 import { respondInputSchema } from '../response/state';
 import { countByKind, type LatencySummary, summarizeLatencies } from './kpi';
 import {
@@ -119,6 +124,8 @@ interface Preflight {
   region: string;
   policy: ResponsePolicy;
   stateMachineArn: string;
+  /** Where the intake keeps the findings the executions name by id (layers/response/received.ts). */
+  recordsBucket: string;
   trailArn: string;
   decoys: Decoy[];
 }
@@ -247,15 +254,47 @@ export async function preflight(
     },
   );
   if (refusal) throw new LiveDrillRefused(refusal);
-  return { account, region, policy, stateMachineArn, trailArn, decoys };
+  // The executions carry only a finding's id and digest; the finding is kept in the records bucket.
+  const recordsBucket = recordsBucketOf(template, resources);
+  if (!recordsBucket)
+    throw new LiveDrillRefused(`stack ${stackName} has no records bucket (RECORDS_BUCKET of its functions)`);
+  return { account, region, policy, stateMachineArn, recordsBucket, trailArn, decoys };
 }
 
-/** The decoys the drill touches (besides the trail): the first planted parameter and object. */
-function touchedDecoys(decoys: readonly Decoy[]): { parameter?: Decoy; object?: Decoy } {
+/** The bucket the functions' RECORDS_BUCKET names: a `Ref` to a stack bucket, or a name. */
+function recordsBucketOf(
+  template: CfnTemplate,
+  resources: readonly { LogicalResourceId?: string; PhysicalResourceId?: string }[],
+): string | undefined {
+  for (const resource of Object.values(template.Resources ?? {})) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const environment = resource.Properties?.Environment as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    const value = environment?.Variables?.RECORDS_BUCKET;
+    if (typeof value === 'string') return value;
+    const ref = (value as { Ref?: unknown } | undefined)?.Ref;
+    if (typeof ref === 'string')
+      return resources.find((r) => r.LogicalResourceId === ref)?.PhysicalResourceId;
+  }
+  return undefined;
+}
+
+/** The decoys the drill touches (besides the trail): the first parameter, object and secret. */
+function touchedDecoys(decoys: readonly Decoy[]): { parameter?: Decoy; object?: Decoy; secret?: Decoy } {
   return {
     parameter: decoys.find((d) => d.kind === 'ssm-parameter'),
     object: decoys.find((d) => d.kind === 's3-object'),
+    secret: decoys.find((d) => d.kind === 'secretsmanager-secret'),
   };
+}
+
+/**
+ * A secret's ARN as IAM matches it: the plan's ARN has no suffix, the real one ends
+ * in `-` and six characters Secrets Manager adds (its documented `-??????` pattern).
+ */
+function secretArnPattern(secret: Decoy): string {
+  return `${secret.arn}-??????`;
 }
 
 const trailNameOf = (trailArn: string) => trailArn.split('/').pop() ?? trailArn;
@@ -292,9 +331,10 @@ export function expectedFindings(
     response: { status: 'none' },
   });
   const findings: Finding[] = [];
-  const { parameter, object } = touchedDecoys(decoys);
+  const { parameter, object, secret } = touchedDecoys(decoys);
   if (parameter) findings.push(base('resource-access', 'high', parameter, 'GetParameter'));
   if (object) findings.push(base('resource-access', 'high', object, 'GetObject'));
+  if (secret) findings.push(base('resource-access', 'high', secret, 'GetSecretValue'));
   findings.push(
     base('tamper', 'critical', { kind: 'trail', name: trailNameOf(trailArn), arn: trailArn }, 'StopLogging'),
   );
@@ -374,7 +414,8 @@ export async function runLiveDrill(options: LiveOptions): Promise<LiveResult> {
 
     result.touches = await touchDecoys(region, credentials, decoys, pre.trailArn, log);
     const sfn = new SFNClient({ region });
-    await waitForFindings(sfn, pre.stateMachineArn, result.touches, {
+    const findings = new S3ReceivedFindings(new S3Client({ region }), pre.recordsBucket);
+    await waitForFindings(sfn, findings, pre.stateMachineArn, result.touches, {
       userArn: userArnFor(account),
       accessKeyId: key.AccessKeyId,
       since: drillStart,
@@ -398,7 +439,7 @@ export async function runLiveDrill(options: LiveOptions): Promise<LiveResult> {
 
 /** Reads of exactly the decoys touched; the trail's controls denied outright, whatever else applies. */
 export function probePolicy(decoys: readonly Decoy[]): object {
-  const { parameter, object } = touchedDecoys(decoys);
+  const { parameter, object, secret } = touchedDecoys(decoys);
   const statements: object[] = [];
   if (parameter) {
     statements.push({ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [parameter.arn] });
@@ -410,6 +451,20 @@ export function probePolicy(decoys: readonly Decoy[]): object {
     });
   }
   if (object) statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: [object.arn] });
+  if (secret) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [secretArnPattern(secret)],
+    });
+    // The secret's key decrypts for Secrets Manager, for this secret only (its encryption context).
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: ['*'],
+      Condition: { StringLike: { 'kms:EncryptionContext:SecretARN': secretArnPattern(secret) } },
+    });
+  }
   statements.push({
     Effect: 'Deny',
     Action: ['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'cloudtrail:UpdateTrail', 'cloudtrail:Put*'],
@@ -442,7 +497,11 @@ async function waitForKey(
   }
 }
 
-async function touchDecoys(
+/**
+ * Touches the decoys with the probe user's key (`credentials`), one call each, and
+ * the trail (denied): what the drill expects a finding for. A denied call is a touch.
+ */
+export async function touchDecoys(
   region: string,
   credentials: Credentials,
   decoys: readonly Decoy[],
@@ -465,7 +524,7 @@ async function touchDecoys(
     log(`touched ${touch.decoy} (${touch.call}: ${callResult})`);
     touches.push({ ...touch, touchedAt, callResult });
   };
-  const { parameter, object } = touchedDecoys(decoys);
+  const { parameter, object, secret } = touchedDecoys(decoys);
   if (parameter) {
     const ssm = new SSMClient({ region, credentials });
     await attempt(
@@ -483,6 +542,13 @@ async function touchDecoys(
       },
     );
   }
+  if (secret) {
+    const secrets = new SecretsManagerClient({ region, credentials });
+    await attempt(
+      { name: 'secret', call: 'secretsmanager:GetSecretValue', kind: 'resource-access', decoy: secret.name },
+      () => secrets.send(new GetSecretValueCommand({ SecretId: secret.name })),
+    );
+  }
   const cloudtrail = new CloudTrailClient({ region, credentials });
   await attempt(
     {
@@ -498,6 +564,7 @@ async function touchDecoys(
 
 async function waitForFindings(
   sfn: SFNClient,
+  findings: ReceivedFindings,
   stateMachineArn: string,
   touches: LiveTouch[],
   options: {
@@ -531,7 +598,9 @@ async function waitForFindings(
       );
       const input = respondInputSchema.safeParse(JSON.parse(described.input ?? '{}'));
       if (!input.success) continue;
-      const { finding, receivedAt } = input.data;
+      const { receivedAt, ...ref } = input.data;
+      // Kept by the intake before it started the execution; the operator's role reads it.
+      const finding = await findings.get(ref);
       if (finding.actor.arn !== options.userArn && finding.actor.accessKeyId !== options.accessKeyId)
         continue;
       seen.set(execution.executionArn, {

@@ -45,6 +45,19 @@ export interface LocalWorkflowOptions {
   validate?: boolean;
   /** The task token ($$.Task.Token) of an execution. Default `local-token-<execution name>`. */
   taskToken?: (executionName: string) => string;
+  /**
+   * Keep every state's input and output and every task's parameters and result
+   * (what DescribeExecution and GetExecutionHistory show) in the result's `data`.
+   * Default off.
+   */
+  keepStateData?: boolean;
+}
+
+/** One piece of execution data, as the execution history would show it. */
+export interface StateData {
+  state: string;
+  kind: 'input' | 'output' | 'task-parameters' | 'task-result';
+  value: unknown;
 }
 
 export interface ExecutionResult {
@@ -58,6 +71,8 @@ export interface ExecutionResult {
   states: string[];
   /** Errors Task states raised (caught or not), as `state: name: message`. */
   taskErrors: string[];
+  /** With keepStateData: the execution's data, in order (the execution input first). */
+  data?: StateData[];
 }
 
 export interface RunningExecution {
@@ -114,6 +129,7 @@ export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly taskToken: (executionName: string) => string;
   private readonly retries: Record<string, number> = {};
+  private readonly keepStateData: boolean;
 
   constructor(
     definition: Record<string, unknown>,
@@ -123,6 +139,7 @@ export class LocalWorkflow {
     this.definition = definition as unknown as Definition;
     this.bindings = bindings;
     this.taskToken = options.taskToken ?? ((name) => `local-token-${name}`);
+    this.keepStateData = options.keepStateData ?? false;
     for (const [name, state] of allStates(this.definition)) {
       if (state.Retry) this.retries[name] = 0;
       if (state.Type === 'Task') this.handlerOf(name, state, ''); // fail early on an unbindable task
@@ -197,6 +214,9 @@ export class LocalWorkflow {
     const token = this.taskToken(name);
     const tasks: string[] = [];
     const taskErrors: string[] = [];
+    const data: StateData[] | undefined = this.keepStateData
+      ? [{ state: '(execution)', kind: 'input', value: input }]
+      : undefined;
     const waits: Record<string, number> = {};
     type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
     const handlers: LocalHandlers = {};
@@ -207,8 +227,11 @@ export class LocalWorkflow {
       // The library types inputs and results as its own JSON type; the bindings take and give JSON.
       handlers[stateName] = (async (taskInput: unknown) => {
         tasks.push(stateName);
+        data?.push({ state: stateName, kind: 'task-parameters', value: taskInput });
         try {
-          return await handler(taskInput);
+          const taskResult = await handler(taskInput);
+          data?.push({ state: stateName, kind: 'task-result', value: taskResult });
+          return taskResult;
         } catch (error) {
           taskErrors.push(`${stateName}: ${(error as Error).name}: ${(error as Error).message}`);
 
@@ -235,19 +258,24 @@ export class LocalWorkflow {
     const states: string[] = [];
     const logs = (async () => {
       for await (const event of run.eventLogs) {
-        if (event.type === 'StateEntered') states.push(event.state.name);
+        if (event.type === 'StateEntered') {
+          states.push(event.state.name);
+          data?.push({ state: event.state.name, kind: 'input', value: event.state.input });
+        }
+        if (event.type === 'StateExited')
+          data?.push({ state: event.state.name, kind: 'output', value: event.state.output });
       }
     })().catch(() => undefined);
     let aborted = false;
     const result = run.result.then(
       async (output): Promise<ExecutionResult> => {
         await logs;
-        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors };
-        return { status: 'SUCCEEDED', output, tasks, states, taskErrors };
+        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors, data };
+        return { status: 'SUCCEEDED', output, tasks, states, taskErrors, data };
       },
       async (error: Error & { cause?: unknown }): Promise<ExecutionResult> => {
         await logs;
-        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors };
+        if (aborted) return { status: 'ABORTED', tasks, states, taskErrors, data };
         const cause = error.cause as { name?: string; message?: string } | undefined;
         return {
           status: 'FAILED',
@@ -259,6 +287,7 @@ export class LocalWorkflow {
           tasks,
           states,
           taskErrors,
+          data,
         };
       },
     );

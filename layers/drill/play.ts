@@ -80,24 +80,37 @@ export function syntheticOptionsOf(scenario: Scenario, world: DrillWorld): Synth
   };
 }
 
-export function playScenario(scenario: Scenario, world: DrillWorld): PlayedScenario {
+/**
+ * Organization scenarios: each member account's world (its decoys, planted key),
+ * by member name. The benign activity is generated in every member (each its own
+ * seed), and each step runs in its account's world.
+ */
+export type MemberWorlds = Record<string, DrillWorld>;
+
+export function playScenario(scenario: Scenario, world: DrillWorld, members?: MemberWorlds): PlayedScenario {
   const playStart = Date.parse(scenario.benign.playStart);
   const playEnd = playStart + scenario.benign.playHours * 3_600_000;
   const attackStart = attackStartOf(scenario);
   const history: CloudTrailRecord[] = [];
   const played: PlayedRecord[] = [];
+  const memberNames = members ? Object.keys(members) : [];
+  const worldOf = (name: string | undefined): DrillWorld =>
+    members ? members[name ?? memberNames[0]!]! : world;
 
-  const synthetic = syntheticOptionsOf(scenario, world);
-  if (synthetic) {
-    for (const record of syntheticActivity(synthetic)) {
+  const benignWorlds = members ? memberNames.map((name) => members[name]!) : [world];
+  benignWorlds.forEach((benignWorld, i) => {
+    const synthetic = syntheticOptionsOf(scenario, benignWorld);
+    if (!synthetic) return;
+    for (const record of syntheticActivity({ ...synthetic, seed: (synthetic.seed ?? 7) + i })) {
       const time = Date.parse(record.eventTime);
       if (time < playStart) history.push(record);
       else if (time < playEnd) played.push({ record, phase: 'benign' });
       else break;
     }
-  }
+  });
+  if (benignWorlds.length > 1) history.sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
   scenario.benign.records.forEach((raw, i) => {
-    const record = fillPlaceholders(raw, world, `benign.records.${i}`) as CloudTrailRecord;
+    const record = fillPlaceholders(raw, worldOf(undefined), `benign.records.${i}`) as CloudTrailRecord;
     if (typeof record.eventTime !== 'string' || typeof record.eventName !== 'string') {
       throw new ScenarioError(
         `benign.records.${i}: a CloudTrail record needs eventTime, eventSource, eventName, awsRegion`,
@@ -111,9 +124,19 @@ export function playScenario(scenario: Scenario, world: DrillWorld): PlayedScena
   scenario.attack.steps.forEach((step, i) => {
     time += parseDuration(step.after) ?? 0;
     const actor = scenario.actors[step.actor]!;
-    const identity = identityOf(actor, step.actor, time, synthetic, world, i);
+    const home = worldOf(actor.account);
+    const memberIndex = members ? Math.max(0, memberNames.indexOf(actor.account ?? memberNames[0]!)) : 0;
+    const synthetic = syntheticOptionsOf(scenario, home);
+    const identity = identityOf(
+      actor,
+      step.actor,
+      time,
+      synthetic && { ...synthetic, seed: (synthetic.seed ?? 7) + memberIndex },
+      home,
+      i,
+    );
     actorArns[step.actor] = String(identity.arn ?? step.actor);
-    const record = stepRecord(scenario, i, identity, actor, time, world);
+    const record = stepRecord(scenario, i, identity, actor, time, worldOf(step.account ?? actor.account));
     played.push({ record, phase: 'attack', step: i });
   });
 

@@ -35,7 +35,9 @@ const CLOUDTRAIL_DETAIL_TYPES = new Set([
   'AWS API Call via CloudTrail',
   'AWS Console Sign In via CloudTrail',
 ]);
-const BUS_ARN = /^arn:[a-z-]+:events:([a-z0-9-]+):\d{12}:event-bus\/(.+)$/;
+const BUS_ARN = /^arn:[a-z-]+:events:([a-z0-9-]+):(\d{12}):event-bus\/(.+)$/;
+/** The key part of a rule that names no account (hand-written in tests): it listens in any. */
+const ANY_ACCOUNT = '*';
 const MAX_HOPS = 4;
 
 interface CompiledRule {
@@ -49,16 +51,27 @@ export class DeployedRouting {
   constructor(readonly rules: readonly DeployedRule[]) {
     for (const rule of rules) {
       if (rule.state === 'DISABLED') continue;
-      const key = busKey(rule.region, rule.bus);
+      const key = busKey(rule.account ?? ANY_ACCOUNT, rule.region, rule.bus);
       const list = this.byBus.get(key) ?? [];
       list.push({ rule, matches: compilePattern(rule.pattern) });
       this.byBus.set(key, list);
     }
   }
 
-  /** Rules listening on a bus. */
-  rulesOn(region: string, bus = 'default'): DeployedRule[] {
-    return (this.byBus.get(busKey(region, bus)) ?? []).map((c) => c.rule);
+  /** Rules listening on a bus (of `account`: its own and those of no stated account). */
+  rulesOn(region: string, bus = 'default', account?: string): DeployedRule[] {
+    return this.listening(account, region, bus).map((c) => c.rule);
+  }
+
+  private listening(account: string | undefined, region: string, bus: string): CompiledRule[] {
+    const any = this.byBus.get(busKey(ANY_ACCOUNT, region, bus)) ?? [];
+    if (account === undefined) {
+      // No account named: every account's rules on that bus (one-account drills and tests).
+      return [...this.byBus.entries()]
+        .filter(([key]) => key.endsWith(`\u0000${region}\u0000${bus}`))
+        .flatMap(([, list]) => list);
+    }
+    return [...(this.byBus.get(busKey(account, region, bus)) ?? []), ...any];
   }
 
   /**
@@ -66,29 +79,35 @@ export class DeployedRouting {
    * target) reached, as EventBridge would invoke them (two rules matching the same
    * event invoke the same function twice).
    */
-  deliver(event: EventEnvelope, region: string, bus = 'default'): Delivery[] {
+  deliver(event: EventEnvelope, region: string, bus = 'default', account?: string): Delivery[] {
     const deliveries: Delivery[] = [];
-    const visit = (onRegion: string, onBus: string, path: DeployedRule[], seen: Set<string>) => {
+    const visit = (
+      onAccount: string | undefined,
+      onRegion: string,
+      onBus: string,
+      path: DeployedRule[],
+      seen: Set<string>,
+    ) => {
       if (path.length >= MAX_HOPS) return;
-      for (const { rule, matches } of this.byBus.get(busKey(onRegion, onBus)) ?? []) {
+      for (const { rule, matches } of this.listening(onAccount, onRegion, onBus)) {
         if (!seesEvent(rule.state, event) || !matches(event)) continue;
         const through = [...path, rule];
         for (const target of rule.targets) {
           const bus = BUS_ARN.exec(target.arn);
           if (bus) {
-            const next = busKey(bus[1]!, bus[2]!);
-            if (!seen.has(next)) visit(bus[1]!, bus[2]!, through, new Set([...seen, next]));
+            const next = busKey(bus[2]!, bus[1]!, bus[3]!);
+            if (!seen.has(next)) visit(bus[2]!, bus[1]!, bus[3]!, through, new Set([...seen, next]));
           } else deliveries.push({ rule, path: through, targetArn: target.arn });
         }
       }
     };
-    visit(region, bus, [], new Set([busKey(region, bus)]));
+    visit(account, region, bus, [], new Set([busKey(account ?? ANY_ACCOUNT, region, bus)]));
     return deliveries;
   }
 }
 
-function busKey(region: string, bus: string): string {
-  return `${region}\u0000${bus}`;
+function busKey(account: string, region: string, bus: string): string {
+  return `${account}\u0000${region}\u0000${bus}`;
 }
 
 /**

@@ -5,7 +5,10 @@ import { type Finding, findingId } from '../findings/finding';
 import { findingEntry } from '../findings/publish';
 import { findingDigest, MemoryFindingRecords, RecordedFindingSink } from '../findings/records';
 import { MemoryAuditStore } from '../response/audit';
+import { MemoryBudgetStore } from '../response/budget';
+import { MemoryIncidentStore } from '../response/incidents';
 import type { Decision } from '../response/policy';
+import { MemoryReceivedFindings } from '../response/received';
 import { MemoryRefusalLog } from '../response/refusals';
 import { type ExecutionStarter, type IntakeDeps, startResponse } from '../response/start';
 import type { RespondInput } from '../response/state';
@@ -14,11 +17,19 @@ import type { ActivityModel } from '../scoring/model';
 import { scoreWindows } from '../scoring/score';
 import { trainModel } from '../scoring/train';
 import { type Deployment, synthesizeDeployment } from './deployment';
-import { countByKind, type DrillKpis, failures, summarizeLatencies } from './kpi';
+import {
+  countByKind,
+  type DrillKpis,
+  failures,
+  type OrganizationKpis,
+  summarizeLatencies,
+  timeToDetect,
+} from './kpi';
+import { type OrganizationWorld, organizationConfig, organizationWorld } from './organization';
 import { type Phase, playScenario } from './play';
 import { MemoryEvidence, MemoryNotifier, RecordingServices, ScenarioPrincipalReader } from './ports';
 import { DeployedRouting, type EventEnvelope, trailLogs } from './routing';
-import type { Scenario } from './scenario';
+import { parseDuration, type Scenario } from './scenario';
 import type { StackTemplate } from './template';
 import { wireResponse, wireTouchFunction } from './wiring';
 
@@ -39,6 +50,8 @@ export interface DrillOptions {
   scenario: Scenario;
   /** Changes the synthesized templates before they are read (tests break a pattern on purpose). */
   alterTemplates?: (stacks: StackTemplate[]) => void;
+  /** A deployment already synthesized (for the scenario's account, or its organization): tests share one. */
+  deployment?: Deployment;
   onProgress?: (message: string) => void;
 }
 
@@ -61,6 +74,10 @@ export interface StepReport {
   detected: boolean;
   /** Why no finding, when none: the first place the call was lost. */
   missReason?: string;
+  /** The account the call was made in (the record's recipientAccountId). */
+  account?: string;
+  /** Organization drills: the account whose rule first forwarded it (a member's, to the central bus). */
+  routedFrom?: string;
 }
 
 export interface ResponseReport {
@@ -77,6 +94,10 @@ export interface ResponseReport {
   tasks: string[];
   /** Simulated time the plan was recorded. */
   time: number;
+  /** Organization drills: the member role the control plane assumes to act on the principal. */
+  actingAs?: string;
+  /** The incident the finding joined. */
+  incidentId?: string;
 }
 
 export interface FindingReport {
@@ -116,6 +137,16 @@ export interface HourSummary {
   routed: number;
 }
 
+export interface DrillIncident {
+  id: string;
+  severity: string;
+  /** MITRE ATT&CK tactics of the incident's calls, in kill-chain order. */
+  stages: string[];
+  principals: string[];
+  findings: number;
+  openedAt: string;
+}
+
 export interface DrillResult {
   scenario: Scenario;
   deployment: Deployment;
@@ -139,6 +170,10 @@ export interface DrillResult {
    * Undefined when there was no finding or no response to forge against.
    */
   forgery?: { principal: string; refused: boolean; reason?: string };
+  /** Organization drills: the member accounts' worlds and where member-side rules came from. */
+  organization?: OrganizationWorld;
+  /** The incidents the response opened, with their kill-chain stages. */
+  incidents: DrillIncident[];
   warnings: string[];
   failures: string[];
 }
@@ -150,16 +185,33 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const warnings: string[] = [];
 
   progress('synthesizing the app');
-  const deployment = synthesizeDeployment({
-    config: options.config,
-    account: scenario.account,
-    alterTemplates: options.alterTemplates,
-  });
+  const deployment =
+    options.deployment ??
+    synthesizeDeployment({
+      config: organizationConfig(options.config, scenario),
+      account: scenario.organization?.securityAccount ?? scenario.account,
+      alterTemplates: options.alterTemplates,
+    });
   const { config, world } = deployment;
-  const routing = new DeployedRouting(deployment.rules);
+  // Organization scenarios: decoys in each member, member-side forwarding to the central bus.
+  const organization = scenario.organization ? organizationWorld(deployment, scenario) : undefined;
+  const routing = new DeployedRouting([...deployment.rules, ...(organization?.memberRules ?? [])]);
+  const memberAccounts = new Set(Object.values(scenario.organization?.members ?? {}));
+  const trailsFor = (record: CloudTrailRecord) =>
+    organization && memberAccounts.has(record.recipientAccountId ?? '')
+      ? organization.trails
+      : deployment.trails;
+  const knownDecoys = organization
+    ? Object.values(organization.members).flatMap((member) => member.decoys)
+    : world.decoys;
+  if (organization?.memberRulesFrom === 'modelled')
+    warnings.push(
+      'the app synthesizes no member template: member forwarding is modelled on the security account’s own forwarding rules',
+    );
 
+  await yieldToEventLoop();
   progress('playing the scenario');
-  const played = playScenario(scenario, world);
+  const played = playScenario(scenario, world, organization?.members);
 
   // ---- scoring: a model trained on the benign history only ----
   let model: ActivityModel | undefined;
@@ -171,6 +223,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     });
     if (trained.status === 'trained') model = trained.model;
     else warnings.push(`scorer not trained: ${trained.message}`);
+    await yieldToEventLoop();
   } else warnings.push('scoring is disabled in the config (scoring.enabled): no anomaly findings');
 
   // ---- the touch function's code, wired as handler.ts wires it, over memory ----
@@ -180,7 +233,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   // The detectors record each finding before publishing it, as findingSinkFromEnvironment wires them.
   const findingRecords = new MemoryFindingRecords();
   const touch = wireTouchFunction(deployment.touch, {
-    decoys: world.decoys,
+    decoys: knownDecoys,
     store: new MemoryTouchStore(),
     sink: new RecordedFindingSink(findingRecords, {
       publish: async (finding) => {
@@ -193,6 +246,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   // ---- the response: intake, the local state machine, ledger and evidence over memory ----
   const services = new RecordingServices();
   const audit = new MemoryAuditStore();
+  const incidents = new MemoryIncidentStore();
   const reader = new ScenarioPrincipalReader();
   const ports = {
     audit,
@@ -200,14 +254,26 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     reader,
     evidence: new MemoryEvidence(),
     services,
-    reservedUsers: world.decoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
+    reservedUsers: knownDecoys.filter((d) => d.kind === 'iam-user').map((d) => d.name),
+    // One store for the intake and the ledger, as the records bucket is deployed.
+    received: new MemoryReceivedFindings(),
+    incidents,
+    budget: new MemoryBudgetStore(),
+    // The drill runs each execution to its end before the next finding arrives (an
+    // approval nobody answers times out), so no approval is still waiting to escalate.
+    escalation: { approve: async () => 'gone' as const },
   };
   const refusals = new MemoryRefusalLog();
   const alerts = new MemoryNotifier();
   const executions: { name: string; input: RespondInput; arn: string }[] = [];
   const executionNames = new Set<string>();
   const response = deployment.response;
-  const workflow = response ? wireResponse(response, ports, () => new Date(simNow)) : undefined;
+  const automated = new Set(config.organization?.automation.accounts ?? []);
+  const workflow = response
+    ? wireResponse(response, ports, () => new Date(simNow), {
+        actInMemberAccounts: memberAccounts.size > 0 && [...memberAccounts].every((a) => automated.has(a)),
+      })
+    : undefined;
   const intakeArn = response?.intake.arn;
   const stateMachineArn = response?.stateMachine.arn ?? '';
   if (!response) warnings.push('the app deploys no response workflow: findings are not answered');
@@ -226,6 +292,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     refusals,
     alerts,
     now: () => new Date(simNow),
+    received: ports.received,
   };
 
   const findingReports: FindingReport[] = [];
@@ -305,6 +372,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         path: decision?.path,
         reason: decision?.reason,
         principal: decision?.principal,
+        ...(decision?.incidentId ? { incidentId: decision.incidentId } : {}),
         planned: records.filter((r) => r.event === 'planned').map((r) => r.change ?? r.step ?? ''),
         skipped: records
           .filter((r) => r.event === 'planned' && r.reason)
@@ -318,6 +386,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
           : {}),
         tasks: result.tasks,
         time: simNow,
+        ...(organization && decision?.principal && decision.outcome !== 'notify'
+          ? { actingAs: memberRoleArn(decision.principal, config.organization?.memberRoleName) }
+          : {}),
       };
       // Containment planned (dry-run) or done (act); an approval request is neither yet.
       if (decision?.outcome === 'dry-run' || decision?.outcome === 'act')
@@ -384,7 +455,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     pendingWindow.length = 0;
   };
 
+  let sinceYield = 0;
   for (const item of played.played) {
+    if (++sinceYield >= 500) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
     const { record } = item;
     const time = Date.parse(record.eventTime);
     while (time >= windowEnd) {
@@ -396,12 +472,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     pendingWindow.push(record);
     const hour = summaryHour(hours, time, item.phase, record);
 
-    const logged = trailLogs(deployment.trails, record);
+    const logged = trailLogs(trailsFor(record), record);
     const step = item.step !== undefined ? steps[item.step]! : undefined;
     if (step) {
       step.time = time;
       step.region = record.awsRegion;
       step.logged = logged;
+      if (record.recipientAccountId) step.account = record.recipientAccountId;
     }
     if (!logged) {
       if (step) step.missReason = 'the trail does not log it';
@@ -410,7 +487,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     currentRecordStart = performance.now();
     const envelope = toEnvelope(record) as EventEnvelope;
     const deliveries = routing
-      .deliver(envelope, record.awsRegion)
+      .deliver(envelope, record.awsRegion, 'default', record.recipientAccountId)
       .filter((d) => d.targetArn === deployment.touch.arn);
     if (deliveries.length > 0) {
       routed += 1;
@@ -421,7 +498,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       const outcome = await touch(envelope);
       if (step) {
         step.rules.push(delivery.path.map((rule) => `${rule.region}/${rule.name}`).join(' > '));
-        for (const t of outcome.touches) {
+        for (const t of outcome.matches) {
           step.results.push(t.result);
           if (t.findingId && t.result !== 'allowlisted' && !step.findingIds.includes(t.findingId)) {
             step.findingIds.push(t.findingId);
@@ -431,7 +508,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     }
     if (step) {
       step.detected = step.findingIds.length > 0;
-      if (!step.detected) step.missReason = missReason(routing, record, deliveries.length, step.results);
+      if (!step.detected)
+        step.missReason = missReason(
+          routing,
+          record,
+          deliveries.length,
+          step.results,
+          organization ? record.recipientAccountId : undefined,
+        );
+      if (step.detected && organization) step.routedFrom = deliveries[0]?.path[0]?.account;
     }
     for (const entry of published.slice(before)) {
       await respond(entry, item.step !== undefined ? [item.step] : []);
@@ -487,16 +572,57 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   ).size;
   const expected = steps.filter((s) => s.touchesDecoy);
   const missed = expected.filter((s) => !s.detected);
+  const responsesOf = new Map<string, number>();
+  for (const report of findingReports.filter(actedOn))
+    responsesOf.set(report.finding.actor.arn, (responsesOf.get(report.finding.actor.arn) ?? 0) + 1);
   const kpiCore = {
     missedTouches: missed.length,
     benignActedOn: benignActedOn.length,
     actionsExecuted: services.changes().length,
     responsesFailed: findingReports.filter((r) => r.response?.status === 'FAILED').length,
+    // Judged only where a response workflow is deployed: without one nothing is answered (a warning says so).
+    ...(workflow
+      ? {
+          maxResponsesPerAttacker: Math.max(0, ...attackPrincipals.map((arn) => responsesOf.get(arn) ?? 0)),
+          attackersUnmet: attackPrincipals.filter((arn) => !responsesOf.has(arn)).length,
+        }
+      : { maxResponsesPerAttacker: 0, attackersUnmet: 0 }),
   };
+  const incidentList = [...incidents.incidents.values()].map((incident) => ({
+    id: incident.id,
+    severity: incident.severity,
+    stages: incident.stages,
+    principals: incident.principals,
+    findings: incident.timeline.length + incident.dropped,
+    openedAt: incident.openedAt,
+  }));
   const forgery = await forgeAgainst(benign);
   const reasons = failures(kpiCore, config.dryRun);
+  const organizationKpis = organization
+    ? organizationSummary(organization, scenario, steps, findingReports)
+    : undefined;
+  if (organizationKpis && organizationKpis.findingsMisattributed > 0)
+    reasons.push(
+      `${organizationKpis.findingsMisattributed} touch(es) in a member account raised findings naming another account`,
+    );
   if (forgery && !forgery.refused)
     reasons.push(`a forged finding naming ${forgery.principal} was not refused by the intake`);
+  const toEventBridge = parseDuration(scenario.delivery.toEventBridge) ?? 60_000;
+  const toLogFiles = parseDuration(scenario.delivery.logFiles) ?? 300_000;
+  const firstCalls = new Map<string, number>();
+  for (const item of played.played) {
+    if (item.phase !== 'attack') continue;
+    const arn = principalLabel(item.record);
+    if (!firstCalls.has(arn)) firstCalls.set(arn, Date.parse(item.record.eventTime));
+  }
+  const { detected: _detected, ...detection } = timeToDetect(
+    [...firstCalls].map(([arn, firstCall]) => ({ arn, firstCall })),
+    findingReports.map((report) => ({
+      arn: report.finding.actor.arn,
+      // Touch findings follow the event to EventBridge; anomaly findings wait for the window's last log file.
+      detectedAt: report.time + (report.finding.kind === 'anomaly' ? toLogFiles : toEventBridge),
+    })),
+  );
   const kpis: DrillKpis = {
     scenario: scenario.name,
     findings: countByKind(findingReports.map((r) => r.finding.kind as FindingKind)),
@@ -510,13 +636,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     touchesExpected: expected.length,
     touchesDetected: expected.length - missed.length,
     attackersContained,
+    responses: findingReports.filter(actedOn).length,
+    incidents: incidentList.length,
     records: {
       history: played.history.length,
       played: played.played.length,
       attack: steps.length,
       routed,
     },
+    ...detection,
     elapsedMs: Math.round(performance.now() - started),
+    ...(organizationKpis ? { organization: organizationKpis } : {}),
     passed: reasons.length === 0,
   };
 
@@ -543,7 +673,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     benignPrincipals: [...benign].sort(),
     attackPrincipals,
     benignActedOn,
+    incidents: incidentList,
     ...(forgery ? { forgery } : {}),
+    ...(organization ? { organization } : {}),
     warnings,
     failures: reasons.map((reason) =>
       reason.includes('touch')
@@ -555,13 +687,83 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   };
 }
 
+/**
+ * Lets timers and I/O run between long synchronous phases (synthesis, training,
+ * thousands of records): awaiting resolved promises alone never does, and a host
+ * such as a test runner talking to its workers over IPC would time out meanwhile.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The role the security account assumes in the principal's account to act there. */
+function memberRoleArn(principal: string, roleName = 'platform-operations-access'): string {
+  const [, partition = 'aws', , , account = ''] = principal.split(':');
+  return `arn:${partition}:iam::${account}:role/${roleName}`;
+}
+
+/** The account an ARN names (the fifth field), if any. */
+function accountOf(arn: string | undefined): string | undefined {
+  const account = arn?.split(':')[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
+}
+
+/** Does the finding name the account: as the caller's, or as the decoy's? */
+function namesAccount(finding: Finding, account: string): boolean {
+  return (
+    finding.account === account ||
+    accountOf(finding.actor.arn) === account ||
+    accountOf(finding.resource?.arn) === account
+  );
+}
+
+function organizationSummary(
+  organization: OrganizationWorld,
+  scenario: Scenario,
+  steps: StepReport[],
+  findings: FindingReport[],
+): OrganizationKpis {
+  const byId = new Map(findings.map((report) => [report.finding.id, report.finding]));
+  let misattributed = 0;
+  for (const step of steps) {
+    if (!step.detected || !step.account) continue;
+    const named = step.findingIds.map((id) => byId.get(id)).filter((f): f is Finding => f !== undefined);
+    if (!named.some((finding) => namesAccount(finding, step.account!))) misattributed += 1;
+  }
+  const members = Object.entries(scenario.organization?.members ?? {}).map(([name, account]) => {
+    const inAccount = steps.filter((step) => step.account === account && step.touchesDecoy);
+    return {
+      name,
+      account,
+      decoys: organization.members[name]?.decoys.length ?? 0,
+      touchesExpected: inAccount.length,
+      touchesDetected: inAccount.filter((step) => step.detected).length,
+      forwardedByMember: inAccount.filter((step) => step.detected && step.routedFrom === account).length,
+      findings: findings.filter((report) => namesAccount(report.finding, account)).length,
+      responses: findings.filter(
+        (report) =>
+          report.response?.status === 'SUCCEEDED' && accountOf(report.response.principal) === account,
+      ).length,
+    };
+  });
+  return {
+    securityAccount: organization.securityAccount,
+    memberRules: organization.memberRulesFrom,
+    members,
+    findingsMisattributed: misattributed,
+  };
+}
+
 function missReason(
   routing: DeployedRouting,
   record: CloudTrailRecord,
   deliveries: number,
   results: string[],
+  /** Organization drills: the account the call was made in (rules are per account there). */
+  inAccount?: string,
 ): string {
-  if (routing.rulesOn(record.awsRegion).length === 0) return `no rule is deployed in ${record.awsRegion}`;
+  if (routing.rulesOn(record.awsRegion, 'default', inAccount).length === 0)
+    return `no rule is deployed in ${record.awsRegion}${inAccount ? ` of account ${inAccount}` : ''}`;
   if (deliveries === 0) return `no deployed rule in ${record.awsRegion} matches it`;
   if (results.includes('allowlisted')) return 'the allowlist hides it';
   return 'the touch function raised no finding from it';

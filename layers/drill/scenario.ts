@@ -32,6 +32,10 @@ default scenario is \`layers/drill/scenarios/leaked-developer-key.json\`.
     "playHours": 4,                     // how long it lasts; findings and timeline cover it
     "records": []                       // more benign CloudTrail records played as they are
   },
+  "delivery": {                         // CloudTrail's delays, for timeToDetectMs (scenario time)
+    "toEventBridge": "1m",              // a call to its event on the bus: touch findings
+    "logFiles": "5m"                    // a call to its log file in S3: anomaly findings
+  },
   "actors": {                           // who the attack steps run as
     "intruder": {
       "synthetic": "alice",             // a generated principal's identity (its long-term key), or
@@ -72,6 +76,31 @@ database-dump, terraform-state), \`{{parameter:N}}\` and \`{{parameterArn:N}}\` 
 A step marked \`touchesDecoy\` that yields no finding is a missed touch, and the drill exits
 non-zero; so does any response that plans to contain a principal that only appears in benign
 activity. A call to the trail (\`cloudtrail:StopLogging\` on \`{{trailArn}}\`) counts as a touch.
+
+#### Organization scenarios
+
+With \`organization\`, the app is synthesized for the security account in organization mode
+(every member a target with automation on, dry-run as configured), decoys are planted in each
+member account, and each member's events reach the central bus through the member-side
+forwarding rules (those of the StackSet's member template). Actors and steps name their member:
+
+\`\`\`jsonc
+{
+  "organization": {
+    "securityAccount": "222233334444",   // runs the control plane, holds no decoys
+    "members": { "payments": "111111111111", "analytics": "333333333333" },
+    "regions": ["us-east-1", "eu-west-1"] // member forwarding (default: the steps' regions)
+  },
+  "actors": { "intruder": { "synthetic": "alice", "account": "payments", "sourceIp": "..." } },
+  "attack": { "steps": [ { "actor": "intruder", "account": "analytics", "call": "..." } ] }
+}
+\`\`\`
+
+A step runs in its \`account\` (default: its actor's; default: the first member); placeholders
+are filled from that member's decoys. Benign activity is generated in every member. A touch
+whose finding names neither the member (as the caller's account) nor its decoy fails the
+drill; the KPIs gain \`organization\`: per member its decoys, touches, the touches its own
+rules forwarded, findings and planned responses.
 `.trim();
 
 export const SCENARIO_VERSION = 1;
@@ -111,6 +140,7 @@ const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 
 const jsonObject = z.record(z.string(), z.unknown());
+const accountIdSchema = z.string().regex(/^\d{12}$/, { message: 'expected a 12-digit account id' });
 
 export const actorSchema = z
   .object({
@@ -122,6 +152,8 @@ export const actorSchema = z
     identity: jsonObject.optional(),
     sourceIp: z.string().min(1),
     userAgent: z.string().min(1).default('aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22'),
+    /** Organization scenarios: the member account (by name) the actor's identity belongs to. */
+    account: z.string().min(1).optional(),
   })
   .strict()
   .refine(
@@ -147,6 +179,8 @@ export const stepSchema = z
     touchesDecoy: z.boolean().default(false),
     note: z.string().default(''),
     record: jsonObject.optional(),
+    /** Organization scenarios: the member account (by name) the call is made in; default the actor's. */
+    account: z.string().min(1).optional(),
   })
   .strict()
   .refine(
@@ -176,6 +210,37 @@ export const scenarioSchema = z
       .string()
       .regex(/^\d{12}$/, { message: 'expected a 12-digit account id' })
       .default('111122223333'),
+    /**
+     * A security account and member accounts: the app is synthesized for the security
+     * account in organization mode, decoys are planted in each member, member events
+     * reach the central bus through the member-side forwarding rules.
+     */
+    organization: z
+      .object({
+        securityAccount: accountIdSchema,
+        members: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9_-]+$/, { message: 'member names: letters, digits, - and _' }),
+            accountIdSchema,
+          )
+          .refine((members) => Object.keys(members).length > 0, {
+            message: 'name at least one member account',
+          }),
+        /** Regions the member forwarding covers (default: those the steps use and the home region). */
+        regions: z
+          .array(z.string().regex(REGION, { message: 'expected an AWS region such as us-east-1' }))
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** CloudTrail's delivery delays, in scenario time: to EventBridge (touches) and log files to S3 (scoring). */
+    delivery: z
+      .object({
+        toEventBridge: durationSchema.default('1m'),
+        logFiles: durationSchema.default('5m'),
+      })
+      .strict()
+      .default({ toEventBridge: '1m', logFiles: '5m' }),
     benign: z
       .object({
         synthetic: syntheticSchema.nullable().default({ seed: 7, developers: 3, applications: 1 }),
@@ -214,7 +279,34 @@ export const scenarioSchema = z
         });
       }
     });
+    const members = scenario.organization?.members;
+    const checkMember = (name: string | undefined, path: (string | number)[]) => {
+      if (name === undefined) return;
+      if (!members)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'an account is named only in an organization scenario ("organization")',
+        });
+      else if (!(name in members))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `no member account "${name}" in organization.members (known: ${Object.keys(members).join(', ')})`,
+        });
+    };
+    scenario.attack.steps.forEach((step, i) => {
+      checkMember(step.account, ['attack', 'steps', i, 'account']);
+    });
+    if (members && Object.values(members).includes(scenario.organization!.securityAccount)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['organization', 'securityAccount'],
+        message: 'the security account holds no decoys: it cannot also be a member',
+      });
+    }
     for (const [name, actor] of Object.entries(scenario.actors)) {
+      checkMember(actor.account, ['actors', name, 'account']);
       if (actor.synthetic && scenario.benign.synthetic === null) {
         ctx.addIssue({
           code: 'custom',

@@ -314,6 +314,8 @@ const NO_VALUE = Symbol('AWS::NoValue');
 /** An EventBridge rule as deployed: where it listens, what it matches, where it sends. */
 export interface DeployedRule {
   stackName: string;
+  /** The account the rule is deployed in; absent: any (a rule written by hand in a test). */
+  account?: string;
   region: string;
   logicalId: string;
   name: string;
@@ -355,6 +357,7 @@ export function deployedRules(stacks: readonly StackTemplate[]): DeployedRule[] 
       return [
         {
           stackName: stack.stackName,
+          account: stack.account,
           region: stack.region,
           logicalId,
           name: typeof props.Name === 'string' ? props.Name : resolver.physicalName(logicalId),

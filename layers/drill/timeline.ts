@@ -1,4 +1,4 @@
-import type { DrillResult, FindingReport, StepReport } from './runner';
+import type { DrillResult, FindingReport, HourSummary, ResponseReport, StepReport } from './runner';
 
 /**
  * The drill's story in time order (scenario time, UTC): benign hours summed up,
@@ -20,15 +20,12 @@ const ORDER: Record<TimelineKind, number> = { benign: 0, scoring: 1, step: 2, fi
 
 export function buildTimeline(result: DrillResult): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
-  for (const hour of result.hours) {
-    entries.push({
-      time: hour.start,
-      kind: 'benign',
-      text: `benign: ${hour.benignCalls} calls by ${hour.principals} principals this hour; ${hour.routed} calls routed to detection`,
-    });
-  }
+  for (const hour of result.hours)
+    entries.push({ time: hour.start, kind: 'benign', text: hourLine(result, hour) });
   const shortIds = shortFindingIds(result.findings);
   for (const step of result.steps) entries.push(stepEntry(step, shortIds));
+  // A principal's later findings usually get the plan its first one got: say so once.
+  const firstWithPlan = new Map<string, string>();
   for (const report of result.findings) {
     const id = shortIds.get(report.finding.id)!;
     const f = report.finding;
@@ -40,14 +37,19 @@ export function buildTimeline(result: DrillResult): TimelineEntry[] {
     });
     const response = report.response;
     if (response) {
-      const what =
-        response.status === 'DUPLICATE'
-          ? 'duplicate finding: the response already started'
-          : `${response.outcome ?? 'no decision'}${response.path && response.path !== 'none' ? ` (${response.path})` : ''}: ${
-              response.planned.length > 0 ? `planned ${response.planned.join('; ')}` : (response.reason ?? '')
-            }${response.executed.length > 0 ? `; EXECUTED ${response.executed.join(', ')}` : ''}${
-              response.status === 'FAILED' ? `; FAILED ${response.error ?? ''}` : ''
-            }`;
+      let what: string;
+      if (response.status === 'DUPLICATE') what = 'duplicate finding: the response already started';
+      else {
+        const plan = planText(response);
+        const key = `${f.actor.arn}\u0000${plan}`;
+        const same = firstWithPlan.get(key);
+        if (!same) firstWithPlan.set(key, id);
+        what = `${response.outcome ?? 'no decision'}${response.path && response.path !== 'none' ? ` (${response.path})` : ''}: ${
+          same && response.planned.length > 0 ? `the same plan as ${same}` : plan
+        }${response.executed.length > 0 ? `; EXECUTED ${response.executed.join(', ')}` : ''}${
+          response.status === 'FAILED' ? `; FAILED ${response.error ?? ''}` : ''
+        }`;
+      }
       entries.push({
         time: response.time,
         kind: 'response',
@@ -117,8 +119,16 @@ export function renderText(result: DrillResult, reportPath?: string): string {
       : 'Scorer: not trained',
   );
   lines.push('');
-  lines.push(`Timeline (scenario time, UTC, ${new Date(result.playStart).toISOString().slice(0, 10)}):`);
+  const multiDay = spansDays(result.playStart, result.playEnd);
+  lines.push(
+    `Timeline (scenario time, UTC, ${day(result.playStart)}${multiDay ? ` to ${day(result.playEnd - 1)}` : ''}):`,
+  );
+  let today = day(result.playStart);
   for (const entry of buildTimeline(result)) {
+    if (multiDay && day(entry.time) !== today) {
+      today = day(entry.time);
+      lines.push(`-- ${dayName(entry.time)} ${today} --`);
+    }
     const mark =
       entry.ok === false ? '!!' : entry.kind === 'finding' ? '* ' : entry.kind === 'response' ? '> ' : '  ';
     lines.push(`${clock(entry.time)} ${mark}${entry.text}`);
@@ -145,4 +155,165 @@ export function renderKpis(result: DrillResult): string[] {
     `  records               ${kpis.records.played} played (${kpis.records.attack} attack), ${kpis.records.routed} routed to detection, ${kpis.records.history} history`,
     `  result                ${kpis.passed ? 'PASS' : `FAIL: ${result.failures.join('; ')}`} (${ms(kpis.elapsedMs)})`,
   ];
+}
+
+/** What a response planned, in words (or why it planned nothing). */
+export function planText(response: ResponseReport): string {
+  return response.planned.length > 0 ? `planned ${response.planned.join('; ')}` : (response.reason ?? '');
+}
+
+/**
+ * An hour's summary. The hour's counts of routed calls include the attack's own
+ * calls; they are told apart here so that the benign figure is benign only.
+ */
+export function hourLine(result: DrillResult, hour: HourSummary): string {
+  const end = hour.start + 3_600_000;
+  const attackRouted = result.steps.filter(
+    (step) => step.time >= hour.start && step.time < end && step.rules.length > 0,
+  ).length;
+  const benignRouted = Math.max(0, hour.routed - attackRouted);
+  const attack =
+    hour.attackCalls > 0 ? `; attack: ${hour.attackCalls} calls, ${attackRouted} routed to detection` : '';
+  return `benign: ${hour.benignCalls} calls by ${hour.principals} principals this hour, ${benignRouted} routed to detection${attack}`;
+}
+
+/** One principal's findings and the response they got: an incident, its plan listed once. */
+export interface PrincipalIncident {
+  principal: string;
+  attacker: boolean;
+  findings: FindingReport[];
+  first: number;
+  last: number;
+  /** Distinct plans (or decisions without a plan), in order, with the findings that got each. */
+  responses: { outcome: string; plan: string; executed: string[]; failed?: string; findingIds: string[] }[];
+  duplicates: number;
+}
+
+/** The findings grouped per principal, in the order of each principal's first finding. */
+export function incidentsByPrincipal(result: DrillResult): PrincipalIncident[] {
+  const byPrincipal = new Map<string, PrincipalIncident>();
+  for (const report of [...result.findings].sort((a, b) => a.time - b.time)) {
+    const principal = report.finding.actor.arn;
+    let incident = byPrincipal.get(principal);
+    if (!incident) {
+      incident = {
+        principal,
+        attacker: result.attackPrincipals.includes(principal),
+        findings: [],
+        first: report.time,
+        last: report.time,
+        responses: [],
+        duplicates: 0,
+      };
+      byPrincipal.set(principal, incident);
+    }
+    incident.findings.push(report);
+    incident.last = Math.max(incident.last, report.time);
+    const response = report.response;
+    if (!response) continue;
+    if (response.status === 'DUPLICATE') {
+      incident.duplicates++;
+      continue;
+    }
+    const outcome = `${response.outcome ?? 'no decision'}${response.path && response.path !== 'none' ? ` (${response.path})` : ''}`;
+    const plan = planText(response);
+    const failed = response.status === 'FAILED' ? (response.error ?? 'failed') : undefined;
+    const same = incident.responses.find(
+      (r) => r.outcome === outcome && r.plan === plan && r.failed === failed,
+    );
+    if (same) same.findingIds.push(report.finding.id);
+    else
+      incident.responses.push({
+        outcome,
+        plan,
+        executed: response.executed,
+        ...(failed ? { failed } : {}),
+        findingIds: [report.finding.id],
+      });
+  }
+  return [...byPrincipal.values()];
+}
+
+const DAY = 86_400_000;
+
+/** True when the play crosses midnight (UTC): times then carry their date. */
+export function spansDays(start: number, end: number): boolean {
+  return Math.floor(start / DAY) !== Math.floor(Math.max(start, end - 1) / DAY);
+}
+
+/** A date, UTC: 2024-05-13. */
+export function day(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+/** A time of day, with its date when the play spans days. */
+export function stamp(time: number, withDate: boolean): string {
+  return withDate ? `${day(time)} ${clock(time)}` : clock(time);
+}
+
+/** Tick steps a time axis may use, in milliseconds: round numbers of seconds, minutes, hours, days. */
+const TICK_STEPS = [
+  10_000,
+  15_000,
+  30_000,
+  60_000,
+  120_000,
+  300_000,
+  600_000,
+  900_000,
+  1_800_000,
+  3_600_000,
+  7_200_000,
+  10_800_000,
+  21_600_000,
+  43_200_000,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+];
+
+/**
+ * Axis ticks for [start, end]: the smallest round step that gives at most `most`
+ * ticks, on multiples of that step (so 10:15, 10:20 rather than 10:13, 10:18).
+ */
+export function timeTicks(start: number, end: number, most = 10): { step: number; ticks: number[] } {
+  const span = Math.max(1, end - start);
+  const step = TICK_STEPS.find((s) => span / s <= most) ?? Math.ceil(span / most / DAY) * DAY;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(start / step) * step; t <= end; t += step) ticks.push(t);
+  return { step, ticks };
+}
+
+/** A date in words, UTC: Mon 13 May. */
+export function dayName(time: number): string {
+  return new Date(time).toUTCString().slice(0, 11).replace(',', '');
+}
+
+/** A tick's label: hh:mm (hh:mm:ss below a minute), with the date at midnight and on the first tick of a multi-day axis. */
+export function tickLabel(time: number, step: number, first: boolean, multiDay: boolean): string {
+  const text = step < 60_000 ? clock(time) : clock(time).slice(0, 5);
+  if (step >= DAY) return dayName(time);
+  if (multiDay && (first || time % DAY === 0)) return `${dayName(time)} ${text}`;
+  return text;
+}
+
+/**
+ * The span the timeline zooms to: the attack's calls with context around them
+ * (15% of the attack's length on each side, at least a minute), inside
+ * the play. Undefined when the play has no attack call.
+ */
+export function attackFocus(
+  result: DrillResult,
+): { start: number; end: number; attackStart: number; attackEnd: number } | undefined {
+  const times = result.calls.filter((c) => c.attack).map((c) => c.time);
+  if (times.length === 0) return undefined;
+  const attackStart = Math.min(...times);
+  const attackEnd = Math.max(...times);
+  const context = Math.max(60_000, (attackEnd - attackStart) * 0.15);
+  return {
+    start: Math.max(result.playStart, attackStart - context),
+    end: Math.min(result.playEnd, attackEnd + context),
+    attackStart,
+    attackEnd,
+  };
 }

@@ -5,10 +5,13 @@ import type { TouchStore } from '../detection/store';
 import { TOUCH_SETTINGS_ENVIRONMENT, touchSettingsFromEnvironment } from '../detection/touch-environment';
 import type { FindingSink } from '../findings/publish';
 import type { AuditStore } from '../response/audit';
+import type { AutomationBudgetStore } from '../response/budget';
 import { collectEvidence, type EvidenceWriter, type PrincipalReader } from '../response/evidence';
-import { type Notifier, runLedger } from '../response/ledger';
+import type { IncidentStore } from '../response/incidents';
+import { type Escalation, type Notifier, runLedger } from '../response/ledger';
 import type { StepPlan } from '../response/plan';
 import { decisionSchema, decodePolicy } from '../response/policy';
+import type { ReceivedFindings } from '../response/received';
 import { executionRefSchema } from '../response/state';
 import { readEnvironment } from '../runtime/env';
 import type { DeployedFunction, DeployedResponse } from './deployment';
@@ -51,6 +54,13 @@ export interface ResponsePorts {
   services: RecordingServices;
   /** The planted IAM users, as the registry would list them. */
   reservedUsers: readonly string[];
+  /** Where the intake keeps accepted findings: the same store the runner's intake writes. */
+  received: ReceivedFindings;
+  /** Incidents and the automation budget, as the state table keeps them. */
+  incidents: IncidentStore;
+  budget: AutomationBudgetStore;
+  /** Escalations of waiting approvals (SendTaskSuccess): recorded. */
+  escalation: Escalation;
 }
 
 const evidenceInputSchema = z.object({ decision: decisionSchema, execution: executionRefSchema });
@@ -64,9 +74,19 @@ export function wireResponse(
   response: DeployedResponse,
   ports: ResponsePorts,
   now: () => Date,
+  options: {
+    /**
+     * Organization drills: the control plane acts in the member account of the
+     * principal (assuming the member role there), so the policy's own-account check
+     * is lifted. Only when automation is enabled for every member of the drill.
+     */
+    actInMemberAccounts?: boolean;
+  } = {},
 ): LocalWorkflow {
   const ledgerEnv = readEnvironment({ RECORDS_BUCKET: {}, RESPONSE_POLICY: {} }, response.ledger.environment);
-  const policy = decodePolicy(ledgerEnv.RESPONSE_POLICY);
+  const deployed = decodePolicy(ledgerEnv.RESPONSE_POLICY);
+  const { account: _ownAccount, ...anyAccount } = deployed;
+  const policy = options.actInMemberAccounts ? anyAccount : deployed;
   const functions = new Map<string, FunctionBinding>();
   functions.set(
     response.ledger.arn,
@@ -79,6 +99,10 @@ export function wireResponse(
           now,
           evidenceLocation: `s3://${ledgerEnv.RECORDS_BUCKET}`,
           reservedUsers: async () => ports.reservedUsers,
+          findings: ports.received,
+          incidents: ports.incidents,
+          budget: ports.budget,
+          escalation: ports.escalation,
         })
       ).result,
   );

@@ -232,7 +232,8 @@ export function sensitiveCategory(record: CloudTrailRecord): SensitiveCategory |
   return category;
 }
 
-const READ_PREFIX =
+/** The verbs of calls that read; also the Athena query's pattern (layers/athena). */
+export const READ_PREFIX =
   /^(Get|List|Describe|Head|Lookup|Search|Query|Scan|BatchGet|Check|Select|Validate|Preview|Estimate|Test|View|Simulate|Generate(Credential|Service)|Decrypt|Verify)/;
 
 /** A write changes something: CloudTrail's `readOnly` when it says, else the event name's verb. */
@@ -241,7 +242,8 @@ export function isWrite(record: CloudTrailRecord): boolean {
   return !READ_PREFIX.test(record.eventName);
 }
 
-const DENIED =
+/** Error codes of calls refused authorization; also the Athena query's pattern (layers/athena). */
+export const DENIED =
   /AccessDenied|Unauthorized|NotAuthorized|Forbidden|InvalidClientTokenId|SignatureDoesNotMatch/i;
 
 /** The call failed authorization (or authentication): what a key that was never meant for this makes. */

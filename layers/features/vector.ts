@@ -60,7 +60,7 @@ export const FEATURE_DOCS: readonly FeatureDoc[] = [
   {
     name: 'distinctServices',
     definition: 'Number of different AWS services called.',
-    why: 'A CI role touches the services it deploys; a stolen key is tried against IAM, S3, EC2, Secrets Manager and more.',
+    why: 'A CI role calls the services it deploys; a stolen key is tried against IAM, S3, EC2, Secrets Manager and more.',
   },
   {
     name: 'errorRatio',

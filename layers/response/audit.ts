@@ -44,6 +44,8 @@ export const auditRecordSchema = z.object({
   schemaVersion: z.literal(AUDIT_SCHEMA_VERSION),
   at: z.string(),
   findingId: z.string(),
+  /** The incident the finding belongs to (layers/response/incidents.ts). */
+  incidentId: z.string().optional(),
   executionArn: z.string(),
   executionStartedAt: z.string(),
   /** Names the record within its execution (the state that wrote it): the object name. */

@@ -15,6 +15,7 @@ import {
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendTaskSuccessCommand, type SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import {
   type EvidenceWriter,
@@ -23,10 +24,11 @@ import {
   type PrincipalReader,
   type RecentCall,
 } from './evidence';
-import type { Notifier } from './ledger';
+import type { Escalation, Notifier } from './ledger';
 import type { Message } from './messages';
 import { REVOKE_POLICY_NAME } from './policy';
 import { isAlreadyWritten } from './s3-audit-store';
+import type { Approval } from './state';
 
 /**
  * The facts of a principal IAM does not know are those of no principal. The SDK
@@ -203,5 +205,24 @@ export class SnsNotifier implements Notifier {
           : {}),
       }),
     );
+  }
+}
+
+/**
+ * Escalation by Step Functions SendTaskSuccess on the waiting approval's token.
+ * A token that no longer waits (answered, timed out, its execution ended) is
+ * 'gone', not an error: the incident goes on without the escalation.
+ */
+export class SfnEscalation implements Escalation {
+  constructor(private readonly sfn: SFNClient) {}
+
+  async approve(token: string, approval: Approval): Promise<'sent' | 'gone'> {
+    try {
+      await this.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(approval) }));
+      return 'sent';
+    } catch (error) {
+      if (error instanceof TaskTimedOut || error instanceof TaskDoesNotExist) return 'gone';
+      throw error;
+    }
   }
 }

@@ -22,6 +22,13 @@ export const KPI = {
   rollbacks: 'Rollbacks',
   falsePositives: 'FalsePositives',
   dryRunPlans: 'DryRunPlans',
+  /** Findings that opened an incident, joined one, or escalated its response. */
+  incidentsOpened: 'IncidentsOpened',
+  incidentUpdates: 'IncidentUpdates',
+  escalations: 'Escalations',
+  /** The automation budget: principals contained automatically in its window, and actions held back. */
+  automationBudgetUsed: 'AutomationBudgetUsed',
+  automationHeld: 'AutomationHeldForApproval',
 } as const;
 export type KpiName = (typeof KPI)[keyof typeof KPI];
 

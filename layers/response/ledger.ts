@@ -1,5 +1,24 @@
 import * as z from 'zod';
+import type { Finding } from '../findings/finding';
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditRecord, type AuditStore } from './audit';
+import { type AutomationBudgetStore, type BudgetVerdict, spendBudget } from './budget';
+import type { OrganizationLookup } from './guardrails';
+import {
+  addFinding,
+  type Incident,
+  type IncidentStore,
+  incidentForRecord,
+  incidentSummary,
+  linksOf,
+  openIncident,
+  principalKeyOf,
+  principalSeverity,
+  type ResponseRole,
+  roleOf,
+  withRetries,
+  withRole,
+  withStatus,
+} from './incidents';
 import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import {
   approvalMessage,
@@ -13,14 +32,28 @@ import {
   rolledBackMessage,
 } from './messages';
 import { emptyPlan, revokePolicyDocument, type StepPlan } from './plan';
-import { type Decision, decide, type ResponsePolicy } from './policy';
+import {
+  type AccountContext,
+  type Decision,
+  decide,
+  decisionForState,
+  decisionWithPrincipal,
+  type ResponsePolicy,
+  spendsBudget,
+  withinBudget,
+} from './policy';
+import { principalOf } from './principal';
+import type { ReceivedFindings } from './received';
 import { planRevert } from './revert';
 import {
+  type Approval,
   approvalSchema,
   DONE_KEYS,
   type ExecutionRef,
+  executionName,
   executionRefSchema,
   findingIdOfExecution,
+  findingRefSchema,
   UNDO_STEPS,
   type WorkflowState,
   workflowStateSchema,
@@ -78,6 +111,25 @@ export interface LedgerDeps {
   evidenceLocation: string;
   /** The planted IAM users (the registry): their use is answered by replacing them. */
   reservedUsers?: () => Promise<readonly string[]>;
+  /**
+   * Where the intake kept the findings (the execution carries only id and digest):
+   * the records bucket deployed; in the drill and tests, the intake's memory store.
+   */
+  findings: ReceivedFindings;
+  /** Organization mode: the OUs of a principal's account, for gradual enablement. */
+  organization?: OrganizationLookup;
+  /** Incidents: one response per principal per incident (layers/response/incidents.ts). */
+  incidents: IncidentStore;
+  /** The automation error budget's spending (layers/response/budget.ts). */
+  budget: AutomationBudgetStore;
+  /** Answers a waiting approval when an incident escalates (Step Functions SendTaskSuccess). */
+  escalation: Escalation;
+}
+
+/** Approves a response that waits, for an incident whose severity now calls for action. */
+export interface Escalation {
+  /** 'gone' when the approval no longer waits (answered, timed out). */
+  approve(token: string, approval: Approval): Promise<'sent' | 'gone'>;
 }
 
 export interface LedgerResult {
@@ -199,11 +251,16 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
   const { state, execution } = input;
   const now = deps.now();
   const kpis: Kpi[] = [];
-  const decision = state.decision;
+  const findings = deps.findings;
+  const ref = findingRefSchema.safeParse({ findingId: state.findingId, digest: state.digest });
+  // Records and messages name the principal the state holds back (a reserved user).
+  const decision = state.decision?.principalHeld
+    ? await withPrincipal(state.decision, ref.success ? ref.data : undefined, findings)
+    : state.decision;
   const plan = state.evidence?.plan;
   const dryRun = decision?.dryRun ?? deps.policy.dryRun;
   const findingId =
-    decision?.findingId ?? state.finding?.id ?? findingIdOfExecution(execution.arn) ?? 'unknown';
+    decision?.findingId ?? state.findingId ?? findingIdOfExecution(execution.arn) ?? 'unknown';
 
   const record = async (
     event: AuditEvent,
@@ -214,6 +271,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       schemaVersion: AUDIT_SCHEMA_VERSION,
       at: now.toISOString(),
       findingId,
+      ...(decision?.incidentId ? { incidentId: decision.incidentId } : {}),
       executionArn: execution.arn,
       executionStartedAt: execution.startedAt,
       sequence,
@@ -222,7 +280,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       path: decision?.path,
       rule: ruleText(decision?.rule),
       decidedBy: state.approval?.approved ? state.approval.approver : (state.requestedBy ?? 'policy'),
-      principal: decision?.principal ?? state.finding?.actor.arn,
+      principal: decision?.principal,
       dryRun,
       labels: [],
       ...fields,
@@ -236,23 +294,90 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
     return decision;
   };
   const step = input.step ?? '';
+  /** Keeps this execution's status in its incident, for later findings to join or escalate. */
+  const settle = async (status: 'running' | 'awaiting-approval' | 'ended', token?: string) => {
+    const id = decision?.incidentId;
+    if (!id) return;
+    await withRetries(`op ${input.op}`, async () => {
+      const incident = await deps.incidents.load(id);
+      const next = incident && withStatus(incident, execution.arn, status, token);
+      if (!next) return true;
+      return (await deps.incidents.save(next, new Date(0), { relink: false })) || undefined;
+    });
+  };
 
   switch (input.op) {
     case 'decide': {
-      if (!state.finding) throw new LedgerError('op decide needs the finding in the state');
-      const made = decide(state.finding, deps.policy, (await deps.reservedUsers?.()) ?? []);
+      if (!ref.success)
+        throw new LedgerError(
+          `op decide needs the finding's id and digest in the state: ${ref.error.message}`,
+        );
+      const finding = await findings.get(ref.data);
+      const context = await accountContext(finding, deps);
+      const planted = (await deps.reservedUsers?.()) ?? [];
+      const principal = principalKeyOf(finding);
+      const since = new Date(Date.parse(finding.firstSeen) - deps.policy.incidentSpanMinutes * 60_000);
+      // Read, decide at the incident's severity, take a role, write if nobody wrote meanwhile.
+      const taken = await withRetries('op decide', async () => {
+        const existing = await deps.incidents.find(linksOf(finding), since);
+        const incident = existing ? addFinding(existing, finding) : openIncident(finding);
+        const severity = principalSeverity(incident, principal);
+        let made = decide({ ...finding, severity }, deps.policy, planted, context);
+        const role = roleOf(incident, principal, execution.arn, made.outcome);
+        let budget: BudgetVerdict | undefined;
+        if (role.role !== 'join' && spendsBudget(made)) {
+          budget = await spendBudget(deps.budget, made.principal, now, deps.policy.errorBudget);
+          made = withinBudget(made, budget);
+        }
+        // Escalating only approves what waits: beyond the budget it keeps waiting.
+        const effective: ResponseRole =
+          role.role === 'escalate' && made.outcome !== 'act' ? { role: 'join', by: role.by } : role;
+        const next = withRole(incident, principal, effective, {
+          executionArn: execution.arn,
+          findingId: finding.id,
+          outcome: made.outcome,
+        });
+        return (await deps.incidents.save(next, since))
+          ? { incident: { ...next, version: next.version + 1 }, made, role: effective, budget }
+          : undefined;
+      });
+      const { incident, role, budget } = taken;
+      let made: Decision = { ...taken.made, incidentId: incident.id };
+      if (role.role !== 'respond') made = await joined(made, role, incident, deps);
       await record('decision', {
+        incidentId: incident.id,
         outcome: made.outcome,
         path: made.path,
         rule: ruleText(made.rule),
         principal: made.principal,
         dryRun: made.dryRun,
         reason: made.reason,
-        detail: { decision: made, finding: state.finding },
+        detail: {
+          decision: made,
+          finding,
+          digest: ref.data.digest,
+          incident: incidentForRecord(incident),
+          role: role.role,
+          ...(role.role !== 'respond' ? { respondedBy: role.by.executionArn } : {}),
+          ...(budget ? { budget } : {}),
+        },
       });
+      if (budget) kpis.push(...budgetKpis(budget));
+      kpis.push(
+        count(
+          role.role === 'escalate'
+            ? KPI.escalations
+            : role.role === 'join'
+              ? KPI.incidentUpdates
+              : incident.timeline.length === 1
+                ? KPI.incidentsOpened
+                : KPI.incidentUpdates,
+        ),
+      );
       if (made.outcome === 'dry-run')
         kpis.push(count(KPI.dryRunPlans, { name: 'Kind', value: KIND_LABELS[made.kind] }));
-      return { result: made, kpis };
+      // The state gets the decision without a reserved user's name; the record keeps it.
+      return { result: decisionForState(made), kpis };
     }
 
     case 'plan': {
@@ -314,6 +439,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       }
       await deps.notifier.publish(dryRunMessage(made, plan, execution.arn));
       await record('notified', { reason: 'dry-run plan sent' }, `${input.record}-notified`);
+      await settle('ended');
       return { result: { planned: made.actions.length }, kpis };
     }
 
@@ -321,6 +447,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       const made = needDecision();
       await record('complete', { reason: made.reason });
       await deps.notifier.publish(noActionMessage(made, execution.arn, made.reason));
+      await settle('ended');
       return { result: { notified: true }, kpis };
     }
 
@@ -342,6 +469,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
         }),
       );
       kpis.push(count(KPI.approvalsRequested));
+      await settle('awaiting-approval', input.token);
       return { result: { requested: true }, kpis };
     }
 
@@ -352,6 +480,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
         reason: approval.reason || undefined,
       });
       kpis.push(count(KPI.approvalsGranted));
+      await settle('running');
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -370,6 +499,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       );
       kpis.push(count(KPI.approvalsDenied));
       if (answer.falsePositive) kpis.push(falsePositive('denied'));
+      await settle('ended');
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -380,6 +510,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       });
       await deps.notifier.publish(noActionMessage(made, execution.arn, 'the approval timed out'));
       kpis.push(count(KPI.approvalsTimedOut));
+      await settle('ended');
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -404,6 +535,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
             }),
       );
       kpis.push(...latency(KPI.findingToContainment, state.receivedAt, now));
+      await settle('ended');
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -440,6 +572,7 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
               value: reason === 'health-check' ? 'health-check' : 'requested',
             }),
       );
+      if (input.op === 'rolled-back') await settle('ended');
       return { result: { at: now.toISOString() }, kpis };
     }
 
@@ -481,7 +614,9 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
       if (state.falsePositive) kpis.push(falsePositive('reverted'));
       return {
         result: {
-          decision: { ...revert.decision, dryRun: false },
+          decision: decisionForState({ ...revert.decision, dryRun: false }),
+          // The reverted execution's finding, for records that name a held principal.
+          ...(revert.ref ?? {}),
           evidence: { key: '', plan: revert.plan },
           done: revert.done,
           notes: revert.notes,
@@ -489,6 +624,74 @@ export async function runLedger(raw: unknown, deps: LedgerDeps): Promise<LedgerR
         kpis,
       };
     }
+  }
+}
+
+/**
+ * The decision with the principal the state holds back, from the kept finding.
+ * A record must not be lost for want of a name: when the finding cannot be read,
+ * the records and messages say where the name is (HELD_PRINCIPAL) instead.
+ */
+async function withPrincipal(
+  decision: Decision,
+  ref: { findingId: string; digest: string } | undefined,
+  findings: ReceivedFindings,
+): Promise<Decision> {
+  if (!ref) return decision;
+  try {
+    return decisionWithPrincipal(decision, await findings.get(ref));
+  } catch {
+    return decision;
+  }
+}
+
+/**
+ * The decision of an execution whose finding joined an incident another response
+ * answers: it notifies the update (or, escalating, approves the waiting response)
+ * and does nothing itself.
+ */
+async function joined(
+  made: Decision,
+  role: Exclude<ResponseRole, { role: 'respond' }>,
+  incident: Incident,
+  deps: LedgerDeps,
+): Promise<Decision> {
+  const by = executionName(role.by.executionArn);
+  let reason = `${incidentSummary(incident)}: answered by response ${by}`;
+  if (role.role === 'escalate') {
+    const sent = await deps.escalation.approve(role.by.token, {
+      approved: true,
+      approver: 'policy',
+      reason: `${incidentSummary(incident)} escalated by finding ${made.findingId}: ${made.reason}`,
+      falsePositive: false,
+    });
+    reason =
+      sent === 'sent'
+        ? `${incidentSummary(incident)}: escalated response ${by} from approval to action (${made.reason})`
+        : `${incidentSummary(incident)}: response ${by} no longer waits for approval, so it was not escalated`;
+  }
+  return { ...made, outcome: 'notify', path: 'none', actions: [], reason };
+}
+
+/** The automation budget as metrics: its use, and an action it held back. */
+function budgetKpis(budget: BudgetVerdict): Kpi[] {
+  const used: Kpi = { name: KPI.automationBudgetUsed, unit: 'Count', value: budget.used };
+  return budget.granted ? [used] : [used, count(KPI.automationHeld)];
+}
+
+/**
+ * Where the principal's account sits, in organization mode. A lookup that fails
+ * does not stop the decision: the finding is notified, with why nothing was done.
+ */
+async function accountContext(finding: Finding, deps: LedgerDeps): Promise<AccountContext> {
+  if (!deps.policy.organization) return {};
+  const principal = principalOf(finding.actor);
+  const account = ('account' in principal ? principal.account : undefined) ?? finding.account;
+  if (!account || !deps.organization) return {};
+  try {
+    return { organizationalUnits: await deps.organization.organizationalUnitsOf(account) };
+  } catch (error) {
+    return { lookupError: `${(error as Error).name}: ${(error as Error).message}` };
   }
 }
 

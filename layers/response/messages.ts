@@ -33,7 +33,12 @@ function actionLines(decision: Decision, plan?: StepPlan): string[] {
 
 function header(decision: Decision, executionArn: string): string[] {
   return [
-    `Finding:    ${decision.findingId} (${decision.kind}, ${decision.severity})`,
+    ...(decision.incidentId
+      ? [
+          `Incident:   ${decision.incidentId} (${decision.severity}: the highest of the principal's findings in it)`,
+        ]
+      : []),
+    `Finding:    ${decision.findingId} (${decision.kind})`,
     `Principal:  ${decision.principal}`,
     `Decision:   ${decision.outcome} - ${decision.reason}`,
     decision.rule

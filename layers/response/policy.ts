@@ -2,6 +2,19 @@ import * as z from 'zod';
 import type { HoneytrailConfig } from '../config/schema';
 import { findingKinds, type Severity, severities } from '../config/vocabulary';
 import type { Finding } from '../findings/finding';
+import {
+  type BudgetSettings,
+  type BudgetVerdict,
+  budgetReason,
+  budgetSettingsSchema,
+  DEFAULT_BUDGET,
+} from './budget';
+import {
+  automationScope,
+  organizationGuardrails,
+  organizationGuardrailsSchema,
+  protectedPatternsFor,
+} from './guardrails';
 import { KIND_LABELS } from './kpi';
 import { isCoveredBy, type Principal, principalOf } from './principal';
 
@@ -32,6 +45,9 @@ export const ruleSchema = z.object({
 });
 export type ResponseRule = z.infer<typeof ruleSchema>;
 
+/** An actor quiet this long starts a new incident: a working day, as attacks that pause for a shift come back. */
+export const DEFAULT_INCIDENT_SPAN_MINUTES = 12 * 60;
+
 /** The policy the decide step runs with; serialized into its environment at synth. */
 export const responsePolicySchema = z.object({
   dryRun: z.boolean(),
@@ -49,6 +65,12 @@ export const responsePolicySchema = z.object({
   /** The account the stack acts in; principals of other accounts are reported only. */
   account: z.string().optional(),
   partition: z.string().default('aws'),
+  /** Organization mode: per-account protected principals and where automatic action is enabled. */
+  organization: organizationGuardrailsSchema.optional(),
+  /** At most `principals` principals contained automatically in `minutes` (layers/response/budget.ts). */
+  errorBudget: budgetSettingsSchema.default(DEFAULT_BUDGET),
+  /** A finding joins an actor's incident within this many minutes of its last finding. */
+  incidentSpanMinutes: z.number().int().positive().default(DEFAULT_INCIDENT_SPAN_MINUTES),
 });
 export type ResponsePolicy = z.infer<typeof responsePolicySchema>;
 
@@ -71,6 +93,9 @@ export function responsePolicy(
     keyStorePath: response.keyStorePath,
     account: stack.account,
     partition: stack.partition ?? 'aws',
+    ...(config.organization ? { organization: organizationGuardrails(config) } : {}),
+    errorBudget: response.errorBudget,
+    incidentSpanMinutes: response.incidentSpanMinutes,
   };
 }
 
@@ -135,8 +160,18 @@ export const decisionSchema = z.object({
     keyStorePath: z.string(),
     partition: z.string(),
   }),
+  /**
+   * The principal is a reserved (planted) user: its name and key must not travel
+   * in the execution's state (readable with ReadOnlyAccess). See decisionForState.
+   */
+  principalHeld: z.boolean().optional(),
+  /** The incident the finding belongs to (layers/response/incidents.ts): a hash, names nothing. */
+  incidentId: z.string().optional(),
 });
 export type Decision = z.infer<typeof decisionSchema>;
+
+/** What the state says instead of a held principal: the ledger reads it from the kept finding. */
+export const HELD_PRINCIPAL = '(kept with the finding)';
 
 const rank = (severity: Severity) => severities.indexOf(severity);
 
@@ -235,7 +270,7 @@ function plannedActions(path: ResponsePath, target: Target | null, policy: Respo
   }
 }
 
-function targetOf(principal: Principal): Target | null {
+export function targetOf(principal: Principal): Target | null {
   if (principal.kind === 'user')
     return { kind: 'user', arn: principal.arn, name: principal.userName, accessKeyId: principal.accessKeyId };
   if (principal.kind === 'role')
@@ -256,6 +291,14 @@ function isAwsManagedRole(principal: Principal): boolean {
   );
 }
 
+/** What the decide step knows of where the principal's account sits (organization mode). */
+export interface AccountContext {
+  /** The account's OUs, nearest first up to the root. */
+  organizationalUnits?: readonly string[];
+  /** Why the OUs could not be read, if they could not: automatic action then waits. */
+  lookupError?: string;
+}
+
 /**
  * @param plantedUsers names (or ARNs) of the planted IAM users, from the registry at
  *   run time: never from the policy, which travels in a readable environment variable.
@@ -264,9 +307,11 @@ export function decide(
   finding: Finding,
   policy: ResponsePolicy,
   plantedUsers: readonly string[] = [],
+  context: AccountContext = {},
 ): Decision {
   const principal = principalOf(finding.actor);
   const rule = matchRule(policy.rules, finding);
+  const reserved = isPlantedKeyUse(finding, principal, plantedUsers);
   const base = {
     findingId: finding.id,
     kind: finding.kind,
@@ -285,6 +330,7 @@ export function decide(
       keyStorePath: policy.keyStorePath,
       partition: policy.partition,
     },
+    ...(reserved ? { principalHeld: true } : {}),
   };
   const notify = (reason: string, target: Target | null = null): Decision => ({
     ...base,
@@ -301,9 +347,24 @@ export function decide(
     return notify(`a ${principal.type} principal has no key or role this response can contain`);
 
   const target = targetOf(principal);
-  const protectedBy = policy.protectedPrincipals.find((entry) => isCoveredBy(entry, principal));
+  const organization = policy.organization;
+  const protectedEntries = [
+    ...policy.protectedPrincipals,
+    ...(organization ? protectedPatternsFor(organization, principal.account) : []),
+  ];
+  const protectedBy = protectedEntries.find((entry) => isCoveredBy(entry, principal));
   if (protectedBy) return notify(`protected principal (matches ${protectedBy})`, target);
   if (isAwsManagedRole(principal)) return notify('the role is managed by AWS and cannot be changed', target);
+  if (organization) {
+    // Gradual enablement: outside the listed accounts and OUs, notify with the reason.
+    if (context.lookupError)
+      return notify(
+        `the organizational units of account ${principal.account} could not be read (${context.lookupError}): notify only`,
+        target,
+      );
+    const scope = automationScope(organization, principal.account, context.organizationalUnits ?? []);
+    if (!scope.automatic) return notify(scope.reason, target);
+  }
   if (policy.account && principal.account && principal.account !== policy.account)
     return notify(`the principal belongs to account ${principal.account}, not this one`, target);
 
@@ -312,7 +373,7 @@ export function decide(
   if (rule.action === 'notify') return notify(`rule ${rule.index} says notify only`, target);
 
   let path: ResponsePath;
-  if (isPlantedKeyUse(finding, principal, plantedUsers)) path = 'refresh';
+  if (reserved) path = 'refresh';
   else if (principal.kind === 'user' && principal.accessKeyId?.startsWith('AKIA')) path = 'user-key';
   else if (principal.accessKeyId?.startsWith('ASIA')) path = 'session';
   else if (principal.kind === 'role') path = 'session';
@@ -328,6 +389,24 @@ export function decide(
   if (rule.action === 'approve')
     return { ...planned, outcome: 'approve', reason: `rule ${rule.index} requires approval` };
   return { ...planned, outcome: 'act', reason: `rule ${rule.index} acts automatically` };
+}
+
+/**
+ * The decision as the execution's state carries it: a held principal (a reserved
+ * user, whose name, ARN and key id would say which user is reserved) is replaced
+ * by HELD_PRINCIPAL and its target dropped. Everything the state machine's
+ * Choice and Wait states read stays.
+ */
+export function decisionForState(decision: Decision): Decision {
+  if (!decision.principalHeld) return decision;
+  return { ...decision, principal: HELD_PRINCIPAL, target: null };
+}
+
+/** The decision with its held principal back, from the kept finding: for records and messages. */
+export function decisionWithPrincipal(decision: Decision, finding: Finding): Decision {
+  if (!decision.principalHeld) return decision;
+  const target = decision.path === 'refresh' ? null : targetOf(principalOf(finding.actor));
+  return { ...decision, principal: finding.actor.arn, target };
 }
 
 /**
@@ -357,3 +436,18 @@ export function decodePolicy(text: string): ResponsePolicy {
   if (!parsed.success) throw new Error(`the response policy is malformed: ${parsed.error.message}`);
   return parsed.data;
 }
+
+/**
+ * The decision within the automation budget: an automatic action beyond it waits
+ * for approval, with the budget's state as the reason. Replacing a reserved key
+ * changes nothing real and spends nothing.
+ */
+export function withinBudget(decision: Decision, verdict: BudgetVerdict | undefined): Decision {
+  if (!verdict || verdict.granted || decision.outcome !== 'act' || decision.path === 'refresh')
+    return decision;
+  return { ...decision, outcome: 'approve', reason: budgetReason(verdict) };
+}
+
+/** Does the decision spend from the automation budget? */
+export const spendsBudget = (decision: Decision) =>
+  decision.outcome === 'act' && decision.path !== 'refresh' && decision.actions.length > 0;

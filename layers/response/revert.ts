@@ -1,7 +1,7 @@
 import type { AuditRecord } from './audit';
 import { emptyPlan, type StepPlan, stepPlanSchema } from './plan';
 import { type Decision, decisionSchema } from './policy';
-import { DONE_KEYS, type Done, UNDO_STEPS } from './state';
+import { DONE_KEYS, type Done, type FindingRef, findingRefSchema, UNDO_STEPS } from './state';
 
 /**
  * Revert plans: what to undo for an execution, from its audit records.
@@ -23,6 +23,8 @@ export interface RevertPlan {
   plan: StepPlan;
   done: Done;
   notes: string[];
+  /** The reverted execution's finding (id and digest), when its decision record names it. */
+  ref?: FindingRef;
 }
 
 export function planRevert(records: readonly AuditRecord[], revertOf: string): RevertPlan {
@@ -30,16 +32,21 @@ export function planRevert(records: readonly AuditRecord[], revertOf: string): R
   const decisionRecord = own.find((r) => r.event === 'decision' && r.executionArn === revertOf);
   if (!decisionRecord) throw new RevertError(`no audit records of a response for execution ${revertOf}`);
   const decision = decisionSchema.parse(decisionRecord.detail.decision);
+  const found = findingRefSchema.safeParse({
+    findingId: decision.findingId,
+    digest: decisionRecord.detail.digest,
+  });
+  const ref = found.success ? found.data : undefined;
   const planRecord = own.find((r) => r.event === 'plan' && r.executionArn === revertOf);
   const notes: string[] = [];
   if (!planRecord) {
     notes.push('the response never reached a plan: nothing was changed');
-    return { decision, plan: emptyPlan(decision), done: {}, notes };
+    return { decision, plan: emptyPlan(decision), done: {}, notes, ref };
   }
   const plan = stepPlanSchema.parse(planRecord.detail.plan);
   if (decision.dryRun || decision.outcome === 'dry-run') {
     notes.push('a dry run changes nothing');
-    return { decision, plan, done: {}, notes };
+    return { decision, plan, done: {}, notes, ref };
   }
   const started = new Set(own.filter((r) => r.event === 'before').map((r) => r.step));
   const undone = new Set(own.filter((r) => r.event === 'after').map((r) => r.step));
@@ -57,5 +64,5 @@ export function planRevert(records: readonly AuditRecord[], revertOf: string): R
     notes.push(`access key ${plan.accessKeyId} was deleted after its grace period and cannot be reactivated`);
   }
   if (started.has('rotate-key')) notes.push('the new access key stays: its owner may already use it');
-  return { decision, plan, done, notes };
+  return { decision, plan, done, notes, ref };
 }

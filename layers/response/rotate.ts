@@ -11,6 +11,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import type { StepPlan } from './plan';
 
 /**
@@ -38,13 +39,29 @@ export interface StoredKey {
 export interface KeyVault {
   /** Stores (or replaces) the value under `name`; returns where it is (an ARN or a parameter name). */
   store(name: string, value: StoredKey): Promise<string>;
-  /** The key id stored under `name`, if any. */
-  storedKeyId(name: string): Promise<string | undefined>;
+  /** The key stored under `name`, if any. */
+  storedKey(name: string): Promise<StoredKey | undefined>;
+}
+
+/**
+ * Confirms a key works by signing a call with it (sts:GetCallerIdentity needs no
+ * permission): returns the ARN it authenticates as.
+ */
+export interface KeyCheck {
+  callerOf(key: { accessKeyId: string; secretAccessKey: string }): Promise<string>;
+}
+
+/** Why a new key did not work yet: IAM propagates a new key within seconds, so these are retried. */
+export class KeyNotWorking extends Error {
+  override readonly name = 'KeyNotWorking';
 }
 
 export class RotationError extends Error {
   override readonly name: string;
-  constructor(code: 'RotationFailed' | 'UnstoredKeyLeft' | 'RotationNotPossible', message: string) {
+  constructor(
+    code: 'RotationFailed' | 'UnstoredKeyLeft' | 'RotationNotPossible' | 'NewKeyNotWorking',
+    message: string,
+  ) {
     super(message);
     this.name = code;
   }
@@ -53,6 +70,57 @@ export class RotationError extends Error {
 export interface RotationResult {
   newAccessKeyId: string;
   storedIn: string;
+  /** The ARN the new key authenticated as (sts:GetCallerIdentity with it). */
+  verifiedAs: string;
+}
+
+export interface RotationDeps {
+  keys: KeyAdmin;
+  vault: KeyVault;
+  check: KeyCheck;
+  now: () => Date;
+  /** Waits between checks of a key IAM has not propagated yet. Default: real time. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Pauses between checks, ms: about 30 s in all, inside the function's minute. */
+  checkBackoffMs?: readonly number[];
+}
+
+const CHECK_BACKOFF_MS = [1000, 2000, 4000, 8000, 15000] as const;
+
+/**
+ * The new key works: a call signed with it authenticates as the user. Until it
+ * does, the old key is not deleted (the state machine deletes it only after a
+ * rotation that returned): a key that never works fails the rotation with
+ * NewKeyNotWorking, and the old one stays, inactive, for a person to decide.
+ */
+export async function checkNewKey(
+  userName: string,
+  key: { accessKeyId: string; secretAccessKey: string },
+  deps: Pick<RotationDeps, 'check' | 'sleep' | 'checkBackoffMs'>,
+): Promise<string> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const pauses = deps.checkBackoffMs ?? CHECK_BACKOFF_MS;
+  let last = '';
+  for (let attempt = 0; attempt <= pauses.length; attempt++) {
+    try {
+      const arn = await deps.check.callerOf(key);
+      if (!arn.endsWith(`:user/${userName}`) && !arn.endsWith(`/${userName}`))
+        throw new RotationError(
+          'NewKeyNotWorking',
+          `the new key ${key.accessKeyId} authenticates as ${arn}, not user ${userName}`,
+        );
+      return arn;
+    } catch (error) {
+      if (!(error instanceof KeyNotWorking)) throw error;
+      last = error.message;
+    }
+    const pause = pauses[attempt];
+    if (pause !== undefined) await sleep(pause);
+  }
+  throw new RotationError(
+    'NewKeyNotWorking',
+    `the new key ${key.accessKeyId} of user ${userName} still fails sts:GetCallerIdentity after ${pauses.length + 1} tries (${last}); the old key is not deleted`,
+  );
 }
 
 function requireUser(plan: StepPlan): string {
@@ -60,19 +128,25 @@ function requireUser(plan: StepPlan): string {
   return plan.userName;
 }
 
-export async function rotateKey(
-  plan: StepPlan,
-  deps: { keys: KeyAdmin; vault: KeyVault; now: () => Date },
-): Promise<RotationResult> {
+export async function rotateKey(plan: StepPlan, deps: RotationDeps): Promise<RotationResult> {
   const userName = requireUser(plan);
   const before = new Set(plan.keysBefore);
   const keys = await deps.keys.listKeys(userName);
 
   // A retried call may find the key its first attempt made: keep it if stored, else remove it.
   const leftovers = keys.filter((k) => !before.has(k.accessKeyId));
-  const stored = leftovers.length ? await deps.vault.storedKeyId(plan.keyStoreName) : undefined;
+  const stored = leftovers.length ? await deps.vault.storedKey(plan.keyStoreName) : undefined;
   for (const key of leftovers) {
-    if (key.accessKeyId === stored) return { newAccessKeyId: key.accessKeyId, storedIn: plan.keyStoreName };
+    if (stored && key.accessKeyId === stored.AccessKeyId)
+      return {
+        newAccessKeyId: key.accessKeyId,
+        storedIn: plan.keyStoreName,
+        verifiedAs: await checkNewKey(
+          userName,
+          { accessKeyId: stored.AccessKeyId, secretAccessKey: stored.SecretAccessKey },
+          deps,
+        ),
+      };
     await deps.keys.deleteKey(userName, key.accessKeyId);
   }
   const remaining = keys.filter((k) => before.has(k.accessKeyId));
@@ -80,14 +154,14 @@ export async function rotateKey(
     throw new RotationError('RotationNotPossible', `user ${userName} already has two access keys`);
 
   const created = await deps.keys.createKey(userName);
+  let storedIn: string;
   try {
-    const storedIn = await deps.vault.store(plan.keyStoreName, {
+    storedIn = await deps.vault.store(plan.keyStoreName, {
       UserName: userName,
       AccessKeyId: created.accessKeyId,
       SecretAccessKey: created.secretAccessKey,
       CreatedAt: deps.now().toISOString(),
     });
-    return { newAccessKeyId: created.accessKeyId, storedIn };
   } catch (storeError) {
     try {
       await deps.keys.deleteKey(userName, created.accessKeyId);
@@ -102,6 +176,9 @@ export async function rotateKey(
       `storing the new key in ${plan.keyStoreName} failed, the new key was deleted: ${(storeError as Error).message}`,
     );
   }
+  // Stored first, so a key that works late is not lost; checked before anything relies on it.
+  const verifiedAs = await checkNewKey(userName, created, deps);
+  return { newAccessKeyId: created.accessKeyId, storedIn, verifiedAs };
 }
 
 /** Deletes every key the user did not have before the response, except the stored one. */
@@ -112,7 +189,7 @@ export async function cleanupNewKeys(
   const userName = requireUser(plan);
   const before = new Set(plan.keysBefore);
   const fresh = (await deps.keys.listKeys(userName)).filter((k) => !before.has(k.accessKeyId));
-  const stored = fresh.length ? await deps.vault.storedKeyId(plan.keyStoreName) : undefined;
+  const stored = fresh.length ? (await deps.vault.storedKey(plan.keyStoreName))?.AccessKeyId : undefined;
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const key of fresh) {
@@ -125,6 +202,42 @@ export async function cleanupNewKeys(
   }
   return { deleted, kept };
 }
+
+/** A stored key, or undefined when what is stored is not one (then nothing counts as stored). */
+function parseStoredKey(text: string | undefined, name: string): StoredKey | undefined {
+  try {
+    const value = JSON.parse(text ?? '{}') as Partial<StoredKey>;
+    return value.AccessKeyId && value.SecretAccessKey ? (value as StoredKey) : undefined;
+  } catch (error) {
+    throw new Error(`${name} does not hold a stored key (not JSON: ${(error as Error).message})`);
+  }
+}
+
+/**
+ * sts:GetCallerIdentity signed with the key itself. A key IAM has not propagated
+ * yet is refused as InvalidClientTokenId (or its signature as not matching):
+ * KeyNotWorking, retried by checkNewKey.
+ */
+export class StsKeyCheck implements KeyCheck {
+  constructor(private readonly region?: string) {}
+
+  async callerOf(key: { accessKeyId: string; secretAccessKey: string }): Promise<string> {
+    const sts = new STSClient({ region: this.region, credentials: key });
+    try {
+      const identity = await sts.send(new GetCallerIdentityCommand({}));
+      return identity.Arn ?? '';
+    } catch (error) {
+      if (error instanceof STSServiceException && NOT_YET_VALID.has(error.name))
+        throw new KeyNotWorking(`${error.name}: ${error.message}`);
+      throw error;
+    } finally {
+      sts.destroy();
+    }
+  }
+}
+
+/** STS's answers to a key it does not know yet. */
+const NOT_YET_VALID = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredTokenException']);
 
 const isNotFound = (error: unknown) =>
   ['ResourceNotFoundException', 'ParameterNotFound', 'NoSuchEntityException'].includes(
@@ -176,10 +289,10 @@ export class SecretsManagerVault implements KeyVault {
       return put.ARN ?? name;
     }
   }
-  async storedKeyId(name: string): Promise<string | undefined> {
+  async storedKey(name: string): Promise<StoredKey | undefined> {
     try {
       const result = await this.secrets.send(new GetSecretValueCommand({ SecretId: name }));
-      return (JSON.parse(result.SecretString ?? '{}') as Partial<StoredKey>).AccessKeyId;
+      return parseStoredKey(result.SecretString, name);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -200,10 +313,10 @@ export class SsmParameterVault implements KeyVault {
     );
     return name;
   }
-  async storedKeyId(name: string): Promise<string | undefined> {
+  async storedKey(name: string): Promise<StoredKey | undefined> {
     try {
       const result = await this.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-      return (JSON.parse(result.Parameter?.Value ?? '{}') as Partial<StoredKey>).AccessKeyId;
+      return parseStoredKey(result.Parameter?.Value, name);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

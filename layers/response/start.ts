@@ -6,6 +6,7 @@ import { issueLines } from '../runtime/issues';
 import { FINDING_LABELLED_DETAIL_TYPE, labelEventDetailSchema } from '../scoring/labels';
 import { count, falsePositive, KIND_LABELS, KPI, type Kpi, latency } from './kpi';
 import type { Notifier } from './ledger';
+import type { ReceivedFindings } from './received';
 import {
   type FindingRefusal,
   REFUSAL_REASONS,
@@ -20,6 +21,10 @@ import { type RespondInput, responseExecutionName } from './state';
  * and Step Functions refuses a second execution of the same name (Standard
  * workflows keep names for 90 days): a finding delivered twice, or republished
  * with a higher count, starts one response and the duplicate is counted.
+ *
+ * The execution's input is the finding's id and digest only: execution input is
+ * readable with ReadOnlyAccess, and a finding names the resource that was used.
+ * The finding itself is kept in the records bucket (layers/response/received.ts).
  *
  * Only findings this stack's detectors wrote start anything: each detector records
  * a finding (id and content digest) in the state table before publishing it, and
@@ -59,6 +64,12 @@ export interface IntakeDeps {
   refusals: RefusalLog;
   alerts: Notifier;
   now: () => Date;
+  /**
+   * Where accepted findings are kept for the response to read (the execution
+   * carries only id and digest): the records bucket deployed; in the drill and
+   * tests, the same memory store the ledger is given.
+   */
+  received: ReceivedFindings;
 }
 
 export interface IntakeResult {
@@ -100,7 +111,14 @@ export async function startResponse(event: unknown, deps: IntakeDeps): Promise<I
       kpis: [count(KPI.rejectedFindings, { name: 'Reason', value: reason })],
     };
   }
-  const started = await deps.starter.start(name, { mode: 'respond', finding, receivedAt: now.toISOString() });
+  // Kept before the start: the first state reads it. The execution input names no resource.
+  await deps.received.keep(finding, digest);
+  const started = await deps.starter.start(name, {
+    mode: 'respond',
+    findingId: finding.id,
+    digest,
+    receivedAt: now.toISOString(),
+  });
   const kind = { name: 'Kind' as const, value: KIND_LABELS[finding.kind] };
   const kpis: Kpi[] = started.duplicate
     ? [count(KPI.duplicateFindings, kind)]

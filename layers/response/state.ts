@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { findingSchema } from '../findings/finding';
 import { stepPlanSchema } from './plan';
 import { decisionSchema } from './policy';
 
@@ -9,10 +8,23 @@ import { decisionSchema } from './policy';
  * everything else passes through untouched.
  */
 
+/**
+ * What an execution carries of its finding: the id and digest, never the finding.
+ * Execution input and every state's data are readable with ReadOnlyAccess
+ * (states:DescribeExecution, GetExecutionHistory), and a finding names the resource
+ * that was used; the ledger reads the finding from where the intake kept it
+ * (layers/response/received.ts).
+ */
+export const findingRefSchema = z.object({
+  findingId: z.string().min(8),
+  /** findingDigest() of the finding: what the detectors recorded and the intake checked. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a sha256 hex digest' }),
+});
+export type FindingRef = z.infer<typeof findingRefSchema>;
+
 /** The response to a finding; the execution is named after the finding, so one finding starts one response. */
-export const respondInputSchema = z.object({
+export const respondInputSchema = findingRefSchema.extend({
   mode: z.literal('respond'),
-  finding: findingSchema,
   /** When the finding reached the response (time-to-containment starts here). */
   receivedAt: z.string(),
 });
@@ -78,7 +90,8 @@ export const rotationResultSchema = z.object({
 export const workflowStateSchema = z
   .object({
     mode: z.enum(['respond', 'revert']),
-    finding: findingSchema.optional(),
+    findingId: z.string().optional(),
+    digest: z.string().optional(),
     receivedAt: z.string().optional(),
     revertOf: z.string().optional(),
     requestedBy: z.string().optional(),

@@ -12,8 +12,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { logFileText, recordsFromText, UnreadableLogFileError } from '../cloudtrail/reader';
+import type { Severity } from '../config/vocabulary';
 import { type WindowJson, windowFromJson, windowToJson } from '../features';
 import { issueLines } from '../runtime/issues';
+import type { CallTrace } from '../verdicts/trace';
 import { type Label, labelSchema } from './labels';
 import type {
   HistoryRange,
@@ -322,7 +324,10 @@ interface WindowItem {
   sk: string;
   window: string;
   sources: string[];
+  /** The window's calls for the verdicts, as JSON text (one attribute, not a nested list of maps). */
+  calls?: string;
   reportedAt?: string;
+  reportedSeverity?: Severity;
   version: number;
   expiresAt: number;
 }
@@ -351,7 +356,9 @@ export class DynamoWindowStore implements WindowStore {
     return {
       window: windowFromJson(JSON.parse(item.window) as WindowJson),
       sources: item.sources ?? [],
+      ...(item.calls && { traces: JSON.parse(item.calls) as CallTrace[] }),
       ...(item.reportedAt && { reportedAt: item.reportedAt }),
+      ...(item.reportedSeverity && { reportedSeverity: item.reportedSeverity }),
       version: item.version,
     };
   }
@@ -361,7 +368,9 @@ export class DynamoWindowStore implements WindowStore {
       ...this.key(stored.window.principal.key, stored.window.windowStart),
       window: JSON.stringify(windowToJson(stored.window)),
       sources: [...stored.sources],
+      ...(stored.traces && { calls: JSON.stringify(stored.traces) }),
       ...(stored.reportedAt && { reportedAt: stored.reportedAt }),
+      ...(stored.reportedSeverity && { reportedSeverity: stored.reportedSeverity }),
       version: stored.version,
       expiresAt: Math.floor(expiresAt / 1000),
     };

@@ -1,6 +1,8 @@
 import { logFileText } from '../cloudtrail/reader';
 import type { CloudTrailRecord } from '../cloudtrail/record';
+import type { Severity } from '../config/vocabulary';
 import { type WindowJson, windowFromJson, windowToJson } from '../features';
+import type { CallTrace } from '../verdicts/trace';
 import type { Label } from './labels';
 import type {
   HistoryRange,
@@ -84,7 +86,14 @@ export class MemoryLogObjects implements LogObjectSource {
 export class MemoryWindowStore implements WindowStore {
   readonly items = new Map<
     string,
-    { window: WindowJson; sources: string[]; reportedAt?: string; version: number }
+    {
+      window: WindowJson;
+      sources: string[];
+      traces?: CallTrace[];
+      reportedAt?: string;
+      reportedSeverity?: Severity;
+      version: number;
+    }
   >();
   /** Makes the next N saves lose a race, to exercise the retry. */
   conflicts = 0;
@@ -95,7 +104,9 @@ export class MemoryWindowStore implements WindowStore {
     return {
       window: windowFromJson(copy.window),
       sources: copy.sources,
+      ...(copy.traces && { traces: copy.traces }),
       ...(copy.reportedAt && { reportedAt: copy.reportedAt }),
+      ...(copy.reportedSeverity && { reportedSeverity: copy.reportedSeverity }),
       version: copy.version,
     };
   }
@@ -112,7 +123,9 @@ export class MemoryWindowStore implements WindowStore {
         JSON.stringify({
           window: windowToJson(stored.window),
           sources: stored.sources,
+          traces: stored.traces,
           reportedAt: stored.reportedAt,
+          reportedSeverity: stored.reportedSeverity,
           version: stored.version,
         }),
       ),

@@ -16,6 +16,7 @@ import {
   serializeModel,
 } from '../forest';
 import { issueLines } from '../runtime/issues';
+import { ClassifierError, type ClassifierModel, parseClassifier } from '../supervised/classifier';
 
 /**
  * The activity model: an isolation forest over principal-window features, plus
@@ -62,6 +63,12 @@ export interface ActivityModel {
   readonly featureVersion: number;
   readonly baselines: Baselines;
   readonly training: TrainingSummary;
+  /**
+   * The classifier `label` feedback taught (layers/supervised), kept in the same
+   * object so scoring needs nothing more than the model: absent when no label
+   * named a window of the training history.
+   */
+  readonly classifier?: ClassifierModel;
 }
 
 const trainingSchema = z.object({
@@ -85,6 +92,8 @@ const activityMetaSchema = z.object({
   windowMinutes: z.number().int().min(1),
   baselines: baselinesSchema,
   training: trainingSchema,
+  // Checked by parseClassifier, which names the field that is wrong.
+  classifier: z.unknown().optional(),
 });
 
 /** The JSON written to model.json / the model bucket. */
@@ -99,6 +108,7 @@ export function serializeActivityModel(model: ActivityModel): ForestModelFile {
         windowMinutes: model.windowMinutes,
         baselines: baselinesToJson(model.baselines),
         training: model.training,
+        ...(model.classifier && { classifier: model.classifier }),
       },
     },
   });
@@ -139,6 +149,15 @@ export function parseActivityModel(json: unknown): ActivityModel {
   } catch (error) {
     throw new ModelFileError(`invalid activity model: ${(error as Error).message}`);
   }
+  let classifier: ClassifierModel | undefined;
+  if (meta.classifier !== undefined) {
+    try {
+      classifier = parseClassifier(meta.classifier, 'meta.activity.classifier');
+    } catch (error) {
+      if (!(error instanceof ClassifierError)) throw error;
+      throw new ModelFileError(`invalid activity model: ${error.message}`);
+    }
+  }
   return {
     forest,
     threshold,
@@ -147,6 +166,7 @@ export function parseActivityModel(json: unknown): ActivityModel {
     featureVersion: meta.featureVersion,
     baselines,
     training: meta.training,
+    ...(classifier && { classifier }),
   };
 }
 

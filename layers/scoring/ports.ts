@@ -1,6 +1,9 @@
 import type { ReadProblem } from '../cloudtrail/reader';
 import type { CloudTrailRecord } from '../cloudtrail/record';
+import type { Severity } from '../config/vocabulary';
 import type { WindowAggregate } from '../features';
+import type { CallTrace } from '../verdicts/trace';
+import type { LabelCounts } from './label-classifier';
 import type { Label } from './labels';
 
 /**
@@ -17,6 +20,8 @@ export interface TrainingStatus {
   readonly needed?: number;
   readonly threshold?: number;
   readonly message: string;
+  /** What the labels taught the classifier stored in the model (trained models only). */
+  readonly labels?: LabelCounts;
   /** The history reader stopped early (time budget, LookupEvents rate) and trained on what it had. */
   readonly truncated?: boolean;
 }
@@ -74,8 +79,12 @@ export interface StoredWindow {
   readonly window: WindowAggregate;
   /** Log files already merged in (so a redelivered notification is not counted twice). */
   readonly sources: readonly string[];
+  /** The window's calls as the verdicts read them (bounded: see layers/verdicts/trace.ts). */
+  readonly traces?: readonly CallTrace[];
   /** When its finding was published, if it was. */
   readonly reportedAt?: string;
+  /** The severity last published for it: a later update publishes again only above this. */
+  readonly reportedSeverity?: Severity;
   /** Optimistic lock: the version this copy was read at (0: new). */
   readonly version: number;
 }

@@ -1,5 +1,12 @@
 import { SingleBar } from 'cli-progress';
-import { type ReadProblem, readCloudTrail } from '../cloudtrail/reader';
+import {
+  describeReadProblem,
+  problemKind,
+  type ReadProblem,
+  readCloudTrail,
+  summarizeReadProblems,
+} from '../cloudtrail/reader';
+import type { CloudTrailRecord } from '../cloudtrail/record';
 import { WindowBuilder } from '../features';
 
 export interface ReadWindowsResult {
@@ -15,7 +22,12 @@ export interface ReadWindowsResult {
 export async function readWindows(
   paths: string[],
   windowMinutes: number,
-  options: { progress?: boolean; label?: string } = {},
+  options: {
+    progress?: boolean;
+    label?: string;
+    /** Also called with every record read (the score command collects each window's calls for the verdicts). */
+    onRecord?: (record: CloudTrailRecord) => void;
+  } = {},
 ): Promise<ReadWindowsResult> {
   const builder = new WindowBuilder(windowMinutes);
   const problems: ReadProblem[] = [];
@@ -46,6 +58,7 @@ export async function readWindows(
       },
     })) {
       builder.add(record);
+      options.onRecord?.(record);
     }
   } finally {
     bar?.stop();
@@ -56,7 +69,9 @@ export async function readWindows(
 /** A short account of reading problems for stderr: the count and the first few, named. */
 export function describeProblems(problems: readonly ReadProblem[], shown = 10): string {
   if (problems.length === 0) return '';
-  const lines = problems.slice(0, shown).map((p) => `  ${p.source} ${p.location}: ${p.message}`);
+  const lines = problems
+    .slice(0, shown)
+    .map((p) => `  ${problemKind(p) === 'skipped' ? 'skipped' : 'unreadable'}: ${describeReadProblem(p)}`);
   if (problems.length > shown) lines.push(`  ... and ${problems.length - shown} more`);
-  return `${problems.length} record(s) could not be read:\n${lines.join('\n')}\n`;
+  return `${summarizeReadProblems(problems)}:\n${lines.join('\n')}\n`;
 }

@@ -1,9 +1,12 @@
 import { logFileRecords, type ReadProblem } from '../cloudtrail/reader';
-import { mergeWindows, WindowBuilder, windowsOf } from '../features';
+import type { Severity } from '../config/vocabulary';
+import { mergeWindows, WindowBuilder, windowKey, windowsOf } from '../features';
 import type { FindingSink } from '../findings/publish';
 import { ModelFileError } from '../forest';
 import { issueLines } from '../runtime/issues';
-import { anomalyFinding } from './findings';
+import { type CallTrace, mergeTraces, severityRank, tracesByWindow } from '../verdicts';
+import { judgeWindow } from './judge';
+import { describeLabelCounts, withLabelClassifier } from './label-classifier';
 import { type Label, labelEventDetailSchema } from './labels';
 import { type ActivityModel, parseActivityModelText, serializeActivityModel } from './model';
 import type {
@@ -126,7 +129,9 @@ async function train(deps: TrainingDeps, end: Date): Promise<TrainingStatus> {
     deps.log.warn('no model trained', { ...status });
     deps.count('InsufficientHistory');
   } else {
-    const { model } = result;
+    const taught = withLabelClassifier(result.model, builder.windows(), labels, { trainedAt: end });
+    if (taught.problem) deps.log.warn('no classifier from labels', { reason: taught.problem });
+    const { model } = taught;
     await deps.models.putModel(JSON.stringify(serializeActivityModel(model)));
     status = {
       status: 'trained',
@@ -134,7 +139,8 @@ async function train(deps: TrainingDeps, end: Date): Promise<TrainingStatus> {
       records: model.training.records,
       windows: model.training.rows,
       threshold: model.threshold,
-      message: `trained on ${model.training.rows} principal-windows of ${model.training.principals} principals from ${deps.history.description}; ${model.training.excludedWindows} labelled attack windows left out`,
+      labels: taught.labels,
+      message: `trained on ${model.training.rows} principal-windows of ${model.training.principals} principals from ${deps.history.description}; ${model.training.excludedWindows} labelled attack windows left out; ${describeLabelCounts(taught)}`,
       ...(truncated && { truncated }),
     };
     deps.log.info('model trained', { ...status });
@@ -239,11 +245,14 @@ function expiryOf(window: StoredWindow['window']): number {
 /**
  * Scores the principal-windows one log file touches. A window spans many log
  * files (one every few minutes per region), so the file's records are merged
- * into the window as stored so far and the whole window is scored; a window's
- * finding is published once, the first time it crosses the threshold.
+ * into the window as stored so far (its counts for the forest, its calls for the
+ * verdicts) and the whole window is scored and judged on every update: a finding
+ * comes with the first log file that makes the case, not at the window's end. A
+ * window publishes once, and again only when its severity grows (layers/scoring/judge.ts).
  *
  * Safe to run twice for the same file: a file already merged into a window is not
- * merged again, and a window already reported is not reported again.
+ * merged again, and a window already reported at a severity is not reported again
+ * at that severity.
  */
 export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Promise<ScoreOutcome> {
   if (ref.key.includes('/CloudTrail-Digest/')) {
@@ -285,24 +294,43 @@ export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Prom
   deps.count('RecordsScored', records.length);
 
   const sourceId = `${ref.key}#${ref.version ?? ''}`;
+  const callsByWindow = tracesByWindow(records, model.windowMinutes);
   const stored: StoredWindow[] = [];
   for (const window of windowsOf(records, model.windowMinutes)) {
-    stored.push(await mergeIntoStore(window, sourceId, deps));
+    const calls = callsByWindow.get(windowKey(window.principal.key, window.windowStart)) ?? [];
+    stored.push(await mergeIntoStore(window, calls, sourceId, deps));
   }
   const scored = scoreAggregates(
     model,
     stored.map((s) => s.window),
     { explainTop: 0 },
   );
+  // Every update of a window is judged (score and verdicts over everything merged so
+  // far), so a finding comes with the first log file that makes the case; a window
+  // publishes again only when its severity grows.
   const published: string[] = [];
   for (let i = 0; i < scored.length; i++) {
-    const s = scored[i]!;
-    if (s.score < model.threshold || stored[i]!.reportedAt) continue;
-    const finding = anomalyFinding(s, model.threshold);
-    await deps.sink.publish(finding);
-    await markReported(stored[i]!, deps);
-    published.push(finding.id);
-    deps.count('AnomalyFindings');
+    const window = stored[i]!;
+    const judged = judgeWindow(scored[i]!, model, window.traces ?? [], {
+      ...(reportedSeverityOf(window) && { reportedSeverity: reportedSeverityOf(window) }),
+    });
+    if (judged.refinement && !judged.refinement.flag) {
+      // The forest raised it, windows like it were labelled false positives: not published.
+      deps.count('SuppressedByFeedback');
+      deps.log.info('window not published', {
+        principal: window.window.principal.key,
+        windowStart: new Date(window.window.windowStart).toISOString(),
+        reason: judged.refinement.reason,
+      });
+    }
+    if (!judged.finding) continue;
+    await deps.sink.publish(judged.finding);
+    await markReported(window, judged.severity, deps);
+    published.push(judged.finding.id);
+    deps.count(
+      judged.decision.publish && judged.decision.raised ? 'AnomalyFindingsRaised' : 'AnomalyFindings',
+    );
+    for (const verdict of judged.verdicts) deps.count(`Verdict-${verdict.verdict}`);
   }
   return {
     records: records.length,
@@ -312,8 +340,18 @@ export async function scoreLogObject(ref: LogObjectRef, deps: ScoringDeps): Prom
   };
 }
 
+/**
+ * What was published for a window so far. A window stored before severities were
+ * kept (reportedAt only) counts as reported at the top: it is never published again,
+ * as before.
+ */
+function reportedSeverityOf(window: StoredWindow): Severity | undefined {
+  return window.reportedSeverity ?? (window.reportedAt ? 'critical' : undefined);
+}
+
 async function mergeIntoStore(
   fresh: StoredWindow['window'],
+  freshCalls: readonly CallTrace[],
   sourceId: string,
   deps: ScoringDeps,
 ): Promise<StoredWindow> {
@@ -325,10 +363,12 @@ async function mergeIntoStore(
       ? {
           window: mergeWindows(current.window, fresh),
           sources: [...current.sources, sourceId].slice(-MAX_SOURCES),
+          traces: mergeTraces(current.traces ?? [], freshCalls),
           ...(current.reportedAt && { reportedAt: current.reportedAt }),
+          ...(current.reportedSeverity && { reportedSeverity: current.reportedSeverity }),
           version: current.version + 1,
         }
-      : { window: fresh, sources: [sourceId], version: 1 };
+      : { window: fresh, sources: [sourceId], traces: mergeTraces([], freshCalls), version: 1 };
     if (await deps.windows.save(merged, current?.version ?? 0, expiresAt)) return merged;
     deps.count('WindowWriteConflicts');
   }
@@ -337,20 +377,23 @@ async function mergeIntoStore(
   );
 }
 
-async function markReported(window: StoredWindow, deps: ScoringDeps): Promise<void> {
+async function markReported(window: StoredWindow, severity: Severity, deps: ScoringDeps): Promise<void> {
   const expiresAt = expiryOf(window.window);
+  const rank = (value: Severity | undefined) => (value === undefined ? -1 : severityRank(value));
   let current: StoredWindow | undefined = window;
   for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS && current; attempt++) {
-    if (current.reportedAt) return;
-    const reported = {
+    if (rank(reportedSeverityOf(current)) >= rank(severity)) return;
+    const reported: StoredWindow = {
       ...current,
       reportedAt: new Date(deps.now()).toISOString(),
+      reportedSeverity: severity,
       version: current.version + 1,
     };
     if (await deps.windows.save(reported, current.version, expiresAt)) return;
     current = await deps.windows.load(window.window.principal.key, window.window.windowStart);
   }
-  // Not fatal: the finding is out; at worst a later file republishes it under the same id.
+  // Not fatal: the finding is out; at worst a later file republishes it under the same id
+  // (ids are stable per window and severity).
   deps.log.warn('could not mark a window reported', { principal: window.window.principal.key });
 }
 

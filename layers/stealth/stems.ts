@@ -29,6 +29,16 @@ const UUID_SHAPE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
+/**
+ * The 32-bit FNV-1a hash of `text` (UTF-16 code units): how deployed code recognizes
+ * a word without carrying it (the stems here, the registry's names of older versions).
+ */
+export function fnv1a(text: string): number {
+  let hash = FNV_OFFSET;
+  for (let at = 0; at < text.length; at++) hash = Math.imul(hash ^ text.charCodeAt(at), FNV_PRIME) >>> 0;
+  return hash;
+}
+
 /** Whether a stem of `stems` starts at `at` in `text` (lower case). */
 function stemAt(text: string, at: number, stems: ReadonlyMap<number, ReadonlySet<number>>): boolean {
   let hash = FNV_OFFSET;

@@ -39,11 +39,9 @@ describe('config', () => {
     expect(() => parseConfig({ trail: { mode: 'existing' } })).toThrow(/trail\.existingTrailArn/);
   });
 
-  it('always covers the home region and us-east-1 (where IAM events arrive)', () => {
-    expect(allRegions(parseConfig({ homeRegion: 'eu-west-1', monitoredRegions: ['eu-central-1'] }))).toEqual([
-      'eu-central-1',
-      'eu-west-1',
-      'us-east-1',
-    ]);
+  it('always covers home, us-east-1 (where IAM events arrive) and every default region; monitoredRegions adds', () => {
+    const regions = allRegions(parseConfig({ homeRegion: 'eu-west-1', monitoredRegions: ['eu-south-1'] }));
+    expect(regions).toHaveLength(18);
+    expect(regions).toEqual(expect.arrayContaining(['eu-south-1', 'eu-west-1', 'us-east-1', 'ap-south-1']));
   });
 });

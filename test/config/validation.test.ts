@@ -401,8 +401,11 @@ describe('config validation', () => {
     expect(
       allRegions(parseConfig({ homeRegion: 'us-gov-west-1', monitoredRegions: ['us-gov-east-1'] })),
     ).toEqual(['us-gov-east-1', 'us-gov-west-1']);
-    expect(allRegions(parseConfig({ homeRegion: 'cn-north-1' }))).toEqual(['cn-north-1']);
-    expect(allRegions(parseConfig({ homeRegion: 'eu-west-1' }))).toEqual(['eu-west-1', 'us-east-1']);
+    expect(allRegions(parseConfig({ homeRegion: 'cn-north-1' }))).toEqual(['cn-north-1', 'cn-northwest-1']);
+    expect(allRegions(parseConfig({ homeRegion: 'eu-west-1' })).every((r) => r.startsWith('us-gov'))).toBe(
+      false,
+    );
+    expect(allRegions(parseConfig({ homeRegion: 'eu-west-1' })).some((r) => r.startsWith('cn-'))).toBe(false);
   });
 
   it('reports every name a config would generate wrongly, once each', () => {

@@ -75,6 +75,7 @@ import {
   AwsTrail,
   awsPorts,
 } from '../../layers/decoys/aws-ports';
+import { NONCURRENT_VERSIONS_RULE } from '../../layers/decoys/content';
 
 /** What an error carries after the SDK gave up retrying (SDK_RETRY: 8 attempts). */
 const after8 = (httpStatusCode: number) => ({ httpStatusCode, attempts: 8 });
@@ -263,7 +264,13 @@ describe('S3 port', () => {
     await s3.putOwnershipControls(bucket);
     await s3.putEncryption(bucket);
     await s3.putVersioning(bucket);
-    await s3.putLifecycle(bucket);
+    const retention = {
+      ID: 'ledger-db-retention',
+      Status: 'Enabled' as const,
+      Filter: { Prefix: 'db/ledger-prod/' },
+      Expiration: { Days: 30 },
+    };
+    await s3.putLifecycle(bucket, [NONCURRENT_VERSIONS_RULE, retention]);
     await s3.putTagging(bucket, [{ key: 'service', value: 'ledger' }]);
     await s3.putPolicy(bucket, '{"Version":"2012-10-17"}');
     expect(
@@ -290,6 +297,7 @@ describe('S3 port', () => {
     const lifecycle = s3Mock.commandCalls(PutBucketLifecycleConfigurationCommand)[0]!.args[0].input;
     expect(lifecycle.LifecycleConfiguration?.Rules).toEqual([
       expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+      retention,
     ]);
     expect(s3Mock.commandCalls(PutBucketTaggingCommand)[0]!.args[0].input.Tagging).toEqual({
       TagSet: [{ Key: 'service', Value: 'ledger' }],

@@ -9,6 +9,7 @@ import {
   type RenderInput,
   renderObjects,
   resourceTags,
+  secretDescription,
   sesSmtpPasswordV4,
   type UserPolicyInput,
   userPolicyDocument,
@@ -99,10 +100,10 @@ describe('bait objects', () => {
   const spec = makeSpec();
   const parts = specParts(spec);
   const secrets = generateSecrets(spec, seededRandom('bait'), target);
-  const plantedAt = new Date(now.getTime() - 40 * DAY);
+  const createdAt = new Date(now.getTime() - 40 * DAY);
   const render = (input: Partial<RenderInput> = {}) =>
     new Map(
-      renderObjects({ spec, secrets, key, target, now, plantedAt, ...input }).map((o) => [o.key, o.body]),
+      renderObjects({ spec, secrets, key, target, now, createdAt, ...input }).map((o) => [o.key, o.body]),
     );
   const objects = render();
   const keyOf = (kind: string) => parts.objects.find((o) => o.objectKind === kind)!.name;
@@ -161,6 +162,34 @@ describe('bait objects', () => {
         .filter((line) => line.includes('='))
         .map((line) => line.split('=')[0]);
       expect(new Set(names).size).toBe(names.length);
+    });
+
+    it('names the Secrets Manager secrets the app reads: the database credentials and each API key', () => {
+      const [database, apiKey] = [
+        parts.secrets.find((x) => x.secretFormat === 'database-credentials')!,
+        parts.secrets.find((x) => x.secretFormat === 'api-key')!,
+      ];
+      expect(vars.get('DATABASE_SECRET_ID')).toBe(database.name);
+      const apiKeyVar = [...vars].find(([, value]) => value === apiKey.name)?.[0];
+      expect(apiKeyVar).toMatch(/^[A-Z0-9_]+_SECRET_ID$/);
+      expect(apiKeyVar).toContain(
+        apiKey.name
+          .split('/')
+          .pop()!
+          .replace(/[^A-Za-z0-9]+/g, '_')
+          .toUpperCase(),
+      );
+      // Without secrets, no such line.
+      const without = makeSpec({ decoys: { secrets: { enabled: false } } });
+      const plain = renderObjects({
+        spec: without,
+        secrets: generateSecrets(without, seededRandom('bait'), target),
+        key,
+        target,
+        now,
+        createdAt,
+      }).find((o) => o.body.startsWith('APP_NAME='))!;
+      expect(plain.body).not.toContain('_SECRET_ID=');
     });
 
     it('has no credentials without a key', () => {
@@ -294,7 +323,7 @@ describe('bait objects', () => {
     });
 
     it('is a different database for another plant', () => {
-      const other = render({ plantedAt: new Date(plantedAt.getTime() + 1) }).get(keyOf('database-dump'))!;
+      const other = render({ createdAt: new Date(createdAt.getTime() + 1) }).get(keyOf('database-dump'))!;
       expect(copyBlocks(other)[0]!.rows[0]).not.toEqual(copyBlocks(dump)[0]!.rows[0]);
     });
 
@@ -338,6 +367,33 @@ describe('bait objects', () => {
     const byType = (s: typeof state, type: string) =>
       s.resources.filter((r: { type: string }) => r.type === type);
 
+    it('lists each created secret with its full ARN, name, description, key and tags; none before it exists', () => {
+      const secretArns = new Map(parts.secrets.map((x, i) => [x.name, `${x.arn}-Ab${i}dEf`]));
+      const withSecrets = JSON.parse(render({ secretArns }).get(keyOf('terraform-state'))!);
+      const listed = byType(withSecrets, 'aws_secretsmanager_secret');
+      expect(listed).toHaveLength(parts.secrets.length);
+      const parameterKey = byType(withSecrets, 'aws_ssm_parameter')[0].instances[0].attributes.key_id;
+      for (const secret of parts.secrets) {
+        const attributes = listed.find(
+          (r: { instances: { attributes: { name: string } }[] }) =>
+            r.instances[0]!.attributes.name === secret.name,
+        ).instances[0].attributes;
+        expect(attributes).toMatchObject({
+          arn: secretArns.get(secret.name),
+          id: secretArns.get(secret.name),
+          description: secretDescription(secret, spec.service),
+          kms_key_id: parameterKey,
+          recovery_window_in_days: 30,
+        });
+        expect(attributes.tags).toEqual(
+          byType(withSecrets, 'aws_ssm_parameter')[0].instances[0].attributes.tags,
+        );
+      }
+      // No version resource: its id is a UUID, and rotation writes versions outside terraform.
+      expect(byType(withSecrets, 'aws_secretsmanager_secret_version')).toEqual([]);
+      expect(byType(state, 'aws_secretsmanager_secret')).toEqual([]);
+    });
+
     it('is terraform state v4 with a UUID v4 lineage, fixed for the plant', () => {
       expect(state).toMatchObject({
         version: 4,
@@ -360,14 +416,14 @@ describe('bait objects', () => {
       expect(later.lineage).toBe(state.lineage);
       expect(later.terraform_version).toBe(state.terraform_version);
       const otherPlant = JSON.parse(
-        render({ plantedAt: new Date(plantedAt.getTime() + 1) }).get(keyOf('terraform-state'))!,
+        render({ createdAt: new Date(createdAt.getTime() + 1) }).get(keyOf('terraform-state'))!,
       );
       expect(otherPlant.lineage).not.toBe(state.lineage);
       // With the registry's secret seed, the seed alone decides it.
       const seeded = (secretSeed: string, at: Date) =>
-        JSON.parse(render({ secretSeed, plantedAt: at }).get(keyOf('terraform-state'))!).lineage;
-      expect(seeded('a', plantedAt)).toBe(seeded('a', new Date(plantedAt.getTime() + 1)));
-      expect(seeded('a', plantedAt)).not.toBe(seeded('b', plantedAt));
+        JSON.parse(render({ secretSeed, createdAt: at }).get(keyOf('terraform-state'))!).lineage;
+      expect(seeded('a', createdAt)).toBe(seeded('a', new Date(createdAt.getTime() + 1)));
+      expect(seeded('a', createdAt)).not.toBe(seeded('b', createdAt));
     });
 
     it('names the parameters with their values and versions; the serial moves with the versions', () => {

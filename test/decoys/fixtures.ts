@@ -164,7 +164,7 @@ export function registryProblems(account: MemoryAccount, spec: PlantSpec): strin
     if (!listed || (listed.status !== 'active' && listed.status !== 'pending'))
       problems.push(`the .env key ${id} is listed ${listed?.status ?? 'nowhere'}`);
   }
-  for (const owned of record.owned.filter((o) => o.state === 'planted')) {
+  for (const owned of record.owned.filter((o) => o.state === 'created')) {
     const exists =
       owned.kind === 'ssm-parameter'
         ? account.parameters.has(owned.name)

@@ -1,5 +1,8 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import { describe, expect, it } from 'vitest';
+import { trailRevision } from '../../infra/constructs/decoy-fleet';
 import { parseConfig } from '../../layers/config/schema';
 import { planDecoys, planFromNames, shapeOf } from '../../layers/decoys/catalogue';
 import { emptyInventory } from '../../layers/decoys/inventory';
@@ -101,6 +104,56 @@ describe('the planter function', () => {
   });
 });
 
+describe('the planter function in organization mode', () => {
+  const OU = 'ou-ab12-cdef3456';
+  const MEMBER = '444455556666';
+  const orgConfig = (targets: Record<string, unknown>) => ({
+    organization: { securityAccount: '222233334444', organizationId: 'o-a1b2c3d4e5', targets },
+  });
+  type Fn = { Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } };
+  const planterOf = (config: object) => {
+    const { ofType } = fleet(config);
+    return (ofType('AWS::Lambda::Function') as unknown as [string, Fn][])[0]![1];
+  };
+  const statementsOf = (config: object) =>
+    (
+      fleet(config).ofType('AWS::IAM::Policy') as unknown as [
+        string,
+        { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } },
+      ][]
+    ).flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+
+  it("plants into the members of the target OUs (the access StackSet's instances) through their role", () => {
+    const config = orgConfig({ organizationalUnitIds: [OU] });
+    const planter = planterOf(config);
+    const variables = planter.Properties.Environment.Variables;
+    expect(variables.MEMBER_ROLE_ARN).toBe(
+      'arn:aws:iam::*:role/platform-shared-services/platform-operations-access',
+    );
+    expect(variables.MEMBER_UNITS).toBe(OU);
+    expect(variables.MEMBER_STACK_SET).toBe('platform-shared-services-access');
+    expect(variables.MEMBER_ACCOUNTS).toBeUndefined();
+    // A few members at a time, each spreading its writes: the longest a function may run.
+    expect(planter.Properties.Timeout).toBe(900);
+    const listing = statementsOf(config).find((s) =>
+      [s.Action].flat().includes('cloudformation:ListStackInstances'),
+    );
+    expect(listing?.Resource).toBe(
+      'arn:aws:cloudformation:us-east-1:*:stackset/platform-shared-services-access:*',
+    );
+  });
+
+  it('with listed accounts, plants exactly those and lists nothing', () => {
+    const config = orgConfig({ organizationalUnitIds: [OU], accounts: [MEMBER] });
+    const variables = planterOf(config).Properties.Environment.Variables;
+    expect(variables.MEMBER_ACCOUNTS).toBe(MEMBER);
+    expect(variables.MEMBER_STACK_SET).toBeUndefined();
+    expect(
+      statementsOf(config).some((s) => [s.Action].flat().includes('cloudformation:ListStackInstances')),
+    ).toBe(false);
+  });
+});
+
 describe('the planter role', () => {
   type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
   const statements = (): Statement[] => {
@@ -169,8 +222,9 @@ describe('the custom resource', () => {
     const [entry] = ofType('Custom::SecretRotation');
     const properties = entry![1].Properties!;
     expect(Object.keys(properties).sort()).toEqual(
-      ['KeyArn', 'Revision', 'ServiceTimeout', 'ServiceToken', 'Shape'].sort(),
+      ['KeyArn', 'Revision', 'ServiceTimeout', 'ServiceToken', 'Shape', 'TrailRevision'].sort(),
     );
+    expect(properties.TrailRevision).toMatch(/^[0-9a-f]{16}$/);
     const shape = decodeShape(properties.Shape);
     expect(shape).toEqual(shapeOf(parseConfig({})));
     expect(shape.parameters.every((p) => p.name === undefined)).toBe(true);
@@ -230,6 +284,33 @@ describe('the parameters key', () => {
   });
 });
 
+describe('the trail selectors after a stack update', () => {
+  const digestOf = (change?: (trail: cloudtrail.CfnTrail) => void) => {
+    const stack = new Stack(new App(), 'S');
+    const trail = new cloudtrail.CfnTrail(stack, 'Trail', {
+      isLogging: true,
+      s3BucketName: 'logs',
+      advancedEventSelectors: [{ fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] }],
+    });
+    change?.(trail);
+    return stack.resolve(trailRevision(trail)) as string;
+  };
+
+  it("the custom resource follows the trail's properties: an update of the trail re-runs the planter", () => {
+    expect(digestOf()).toBe(digestOf());
+    expect(digestOf((t) => (t.isMultiRegionTrail = true))).not.toBe(digestOf());
+    expect(digestOf((t) => (t.s3KeyPrefix = 'x'))).not.toBe(digestOf());
+    expect(digestOf((t) => t.tags.setTag('team', 'platform'))).not.toBe(digestOf());
+  });
+
+  it('with an existing trail or all-buckets, no such property (nothing to put back)', () => {
+    for (const config of [existingTrail, { trail: { dataEvents: 'all-buckets' as const } }]) {
+      const [entry] = fleet(config).ofType('Custom::SecretRotation');
+      expect(entry![1].Properties!.TrailRevision).toBeUndefined();
+    }
+  });
+});
+
 describe('the schedule', () => {
   it('invokes the planter with the refresh action and the event id (its idempotency key)', () => {
     const { template } = fleet();
@@ -239,7 +320,7 @@ describe('the schedule', () => {
         Match.objectLike({
           InputTransformer: {
             InputPathsMap: { id: '$.id', time: '$.time' },
-            InputTemplate: '{"action":"refresh","id":<id>,"time":<time>}',
+            InputTemplate: '{"action":"refresh","reason":"schedule","id":<id>,"time":<time>}',
           },
           RetryPolicy: { MaximumRetryAttempts: 2 },
         }),

@@ -146,7 +146,8 @@ describe('plant handler', () => {
       }),
     ]);
     expect(ssm.commandCalls(PutParameterCommand).length).toBe(4);
-    expect(s3.commandCalls(PutObjectCommand).length).toBe(3);
+    // The three files and the dump's dated copy.
+    expect(s3.commandCalls(PutObjectCommand).length).toBe(4);
     // The writes are spread (the handler wires the timer), within a deploy's 20 seconds.
     expect(slept.length).toBeGreaterThan(0);
     expect(slept.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(20_000);
@@ -202,8 +203,21 @@ describe('plant handler', () => {
     expect(record?.pk).toEqual({ S: 'requests#refresh' });
   });
 
-  it('a refresh without an event id (the response workflow) still runs', async () => {
+  it('a refresh without an event id still runs', async () => {
     expect(await handler({ action: 'refresh' }, context)).toMatchObject({ rotated: false });
+  });
+
+  it("the response workflow's refresh (reason response, the execution name as id) is keyed on its id", async () => {
+    expect(
+      await handler({ action: 'refresh', reason: 'response', id: 'f-0123456789abcdef' }, context),
+    ).toMatchObject({ rotated: false, secrets: 0 });
+    expect(dynamo.commandCalls(PutItemCommand)[0]!.args[0].input.Item?.pk).toEqual({ S: 'requests#refresh' });
+  });
+
+  it('a malformed refresh request names the field', async () => {
+    await expect(handler({ action: 'refresh', reason: 'incident' }, context)).rejects.toThrow(
+      /malformed refresh request: .*reason/,
+    );
   });
 
   it('answers even when the idempotency store is unavailable (the work is idempotent)', async () => {

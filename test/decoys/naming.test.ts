@@ -208,7 +208,7 @@ describe('the planter chooses names at plant time', () => {
     expect(account.registryItem?.seed).toBe('seed-1');
     // Drawn at the first plant only.
     expect(draws).toBe(1);
-    expect(again.planted).toEqual([]);
+    expect(again.created).toEqual([]);
     // Tagged with the key the role's ABAC conditions use.
     for (const [name, stored] of account.parameters)
       if (name !== '/prod/payments/api-url') expect(stored.tags.map((t) => t.key)).toContain('managed-by');
@@ -228,7 +228,7 @@ describe('the planter chooses names at plant time', () => {
         objects: new Map(),
       });
     const put: { arn: string; selectors: unknown }[] = [];
-    const seen: { trailBucket: string; planted: string[]; cover: string[] }[] = [];
+    const seen: { trailBucket: string; logged: string[]; cover: string[] }[] = [];
     const planter = new Planter({
       ...makePlanterDeps(account),
       inventory: account.inventory,
@@ -252,7 +252,7 @@ describe('the planter chooses names at plant time', () => {
     const result = await planter.plantShape(shape, { account: ACCOUNT, partition: 'aws', keyId: 'k' });
     const bucket = result.spec!.plan.resources.find((d) => d.kind === 's3-bucket')!.name;
     expect(put).toHaveLength(1);
-    expect(seen[0]!.planted).toEqual([bucket]);
+    expect(seen[0]!.logged).toEqual([bucket]);
     expect(seen[0]!.cover.sort()).toEqual(['acme-prod-orders-exports', 'acme-prod-web-assets']);
     expect(seen[0]!.trailBucket).toBe('trail-logs-bucket');
   });
@@ -276,7 +276,7 @@ describe('the planter chooses names at plant time', () => {
     const names = chooseNames(shape, emptyInventory(ACCOUNT, REGION), seededRandom('fixed'));
     account.aliases.set(names.keyAlias, '0a1b');
     const result = await planter.plantShape(shape, { account: ACCOUNT, partition: 'aws', keyId });
-    expect(result.planted).toContain(`kms-alias ${names.keyAlias}`);
+    expect(result.created).toContain(`kms-alias ${names.keyAlias}`);
     for (const stored of account.parameters.values()) expect(stored.keyId).toBe(keyId);
     expect(account.registryItem?.keyArn).toBe(keyId);
     // The scheduled refresh writes under the same key, without the custom resource.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACCESS_KEY_CADENCE, dueAt, MIN_GAP_MS, PARAMETER_CADENCE } from '../../layers/decoys/cadence';
 import { LEGACY_USER_POLICY_NAME, userPolicyName } from '../../layers/decoys/content';
+import { DUMP_ARCHIVE_DAYS, dumpArchivePrefix } from '../../layers/decoys/dump';
 import { MemoryAccount } from '../../layers/decoys/memory';
 import { ForeignResourceError, PLANT_SPREAD_MS } from '../../layers/decoys/planter';
 import { type PlantSpec, specParts } from '../../layers/decoys/spec';
@@ -30,7 +31,7 @@ describe('plant', () => {
     expect(registryProblems(account, spec)).toEqual([]);
     // Parameters, Secrets Manager secrets, the bucket and the user.
     const secrets = spec.plan.resources.filter((d) => d.kind === 'secretsmanager-secret').length;
-    expect(result.planted).toHaveLength(parts.parameters.length + secrets + 2);
+    expect(result.created).toHaveLength(parts.parameters.length + secrets + 2);
     expect(result.accessKeyId).toMatch(/^AKIA[A-Z0-9]{16}$/);
 
     const user = account.users.get(parts.user!.name)!;
@@ -52,7 +53,7 @@ describe('plant', () => {
     }
     expect(envKey(account, spec).id).toBe(result.accessKeyId);
     const registry = account.registryItem!;
-    expect(registry.owned.every((o) => o.state === 'planted')).toBe(true);
+    expect(registry.owned.every((o) => o.state === 'created')).toBe(true);
     expect(registry.keys).toEqual([
       expect.objectContaining({ accessKeyId: result.accessKeyId, status: 'active' }),
     ]);
@@ -86,6 +87,7 @@ describe('plant', () => {
       'iam:ListAccessKeys',
       'iam:CreateAccessKey',
       'registry:PutItem', // key pending
+      's3:PutObject', // the dump's dated copy
       's3:PutObject',
       's3:PutObject',
       's3:PutObject',
@@ -162,7 +164,7 @@ describe('plant', () => {
     const spec = makeSpec();
     const first = await makePlanter(account).plant(spec);
     const second = await makePlanter(account, 'other').plant(spec);
-    expect(second.planted).toEqual([]);
+    expect(second.created).toEqual([]);
     expect(second.accessKeyId).toBe(first.accessKeyId);
     expect(usabilityProblems(account, spec)).toEqual([]);
     expect(registryProblems(account, spec)).toEqual([]);
@@ -335,6 +337,7 @@ describe('refresh', () => {
       'registry:PutItem', // key pending
       ...specParts(spec).parameters.map(() => 'ssm:PutParameter'),
       'registry:PutItem', // the new values
+      's3:PutObject', // the dump's dated copy
       's3:PutObject',
       's3:PutObject',
       's3:PutObject',
@@ -344,7 +347,7 @@ describe('refresh', () => {
     ]);
   });
 
-  it('does nothing when nothing is planted', async () => {
+  it('does nothing when nothing is registered', async () => {
     const account = new MemoryAccount();
     expect(await makePlanter(account).refresh()).toMatchObject({ rotated: false });
     expect(account.actions()).toEqual(['registry:GetItem']);
@@ -408,14 +411,54 @@ describe('refresh on its cadence', () => {
     expect(account.actions()).toEqual([
       'registry:GetItem',
       'iam:ListAccessKeys',
-      's3:PutObject',
+      's3:PutObject', // the night's dated copy
+      's3:PutObject', // the latest
       'registry:PutItem',
     ]);
-    expect((account.calls[2]!.args[0] as { key: string }).key).toBe(objectKey(spec, 'database-dump'));
+    expect((account.calls[2]!.args[0] as { key: string }).key).toMatch(
+      new RegExp(`^${dumpArchivePrefix(spec.service, spec.environment)}2025/03/15/`),
+    );
+    expect((account.calls[3]!.args[0] as { key: string }).key).toBe(objectKey(spec, 'database-dump'));
     for (const [name, value] of values) expect(account.parameters.get(name)?.value).toBe(value);
     expect(account.objectBody(parts.bucket!.name, objectKey(spec, 'env-file'))).toBe(env);
     expect(account.objectBody(parts.bucket!.name, objectKey(spec, 'terraform-state'))).toBe(state);
     expect(baitProblems(account, spec)).toEqual([]);
+  });
+
+  it('keeps a backup prefix that grows one dated dump a night, the oldest expired by the rule it set', async () => {
+    const spec = makeSpec(noSecrets);
+    const bucketName = specParts(spec).bucket!.name;
+    const prefix = dumpArchivePrefix(spec.service, spec.environment);
+    const account = new MemoryAccount();
+    let today = FIRST_RUN;
+    account.clock = () => new Date(today);
+    await makePlanter(account, 'plant', { start: FIRST_RUN }).plant(spec);
+    const bucket = account.buckets.get(bucketName)!;
+    expect(bucket.lifecycle).toContainEqual({
+      ID: expect.any(String),
+      Status: 'Enabled',
+      Filter: { Prefix: prefix },
+      Expiration: { Days: DUMP_ARCHIVE_DAYS },
+    });
+    const dated = () => [...bucket.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    for (const night of [1, 2, 3]) {
+      today = FIRST_RUN + (night + 0.125) * DAY_MS;
+      await makePlanter(account, `night-${night}`, { start: today }).refresh();
+    }
+    // The plant's night and three more: one file per night, each under its date, the latest apart.
+    expect(dated().map((key) => key.slice(prefix.length, prefix.length + 10))).toEqual([
+      '2025/03/14',
+      '2025/03/15',
+      '2025/03/16',
+      '2025/03/17',
+    ]);
+    const latest = objectKey(spec, 'database-dump');
+    expect(latest.startsWith(prefix)).toBe(false);
+    expect(account.objectBody(bucketName, dated().at(-1)!)).toBe(account.objectBody(bucketName, latest));
+    // A month on, S3 has expired the nights older than the retention; the latest stays.
+    account.applyLifecycle(new Date(FIRST_RUN + (DUMP_ARCHIVE_DAYS + 2.2) * DAY_MS));
+    expect(dated()).toHaveLength(1);
+    expect(bucket.objects.has(latest)).toBe(true);
   });
 
   it('rotates each parameter when its format is due, and rewrites the state (not the .env) for an API token', async () => {
@@ -425,7 +468,7 @@ describe('refresh on its cadence', () => {
     const record = account.registryItem!;
     const token = parts.parameters.find((p) => p.format === 'api-token')!;
     const written = record.owned.find((o) => o.name === token.name)!.writtenAt!;
-    const seed = record.seed ?? record.plantedAt;
+    const seed = record.seed ?? record.createdAt;
     const due = dueAt(new Date(written), PARAMETER_CADENCE['api-token'], seed, token.name);
     const days = (due.getTime() - FIRST_RUN) / DAY_MS + 0.01;
     expect(days).toBeGreaterThan(
@@ -452,7 +495,7 @@ describe('refresh on its cadence', () => {
     const due = dueAt(
       new Date(key.createdAt),
       ACCESS_KEY_CADENCE,
-      record.seed ?? record.plantedAt,
+      record.seed ?? record.createdAt,
       'access-key',
     );
     const days = (due.getTime() - FIRST_RUN) / DAY_MS;
@@ -500,9 +543,10 @@ describe('refresh on its cadence', () => {
     account.calls.length = 0;
     await at(101, slept).refresh();
     const writes = account.actions().filter((a) => /PutParameter|PutObject|CreateAccessKey/.test(a));
-    // One wait before each write: the key, every parameter, the three files.
-    expect(writes).toHaveLength(specParts(spec).parameters.length + 4);
-    expect(slept).toHaveLength(writes.length);
+    // One wait before each write: the key, every parameter, the three files (the
+    // dump's dated copy goes with the dump, as one upload after the other).
+    expect(writes).toHaveLength(specParts(spec).parameters.length + 5);
+    expect(slept).toHaveLength(writes.length - 1);
     for (const ms of slept) expect(ms).toBeGreaterThanOrEqual(MIN_GAP_MS);
     expect(slept.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(300_000);
   });

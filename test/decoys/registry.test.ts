@@ -3,14 +3,21 @@ import {
   DynamoDBServiceException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RegistryConflictError } from '../../layers/decoys/ports';
 import {
   DynamoRegistry,
   documentClient,
+  RegistryConflictError,
   type RegistryRecord,
+  readRegistries,
   readRegistry,
   registryView,
 } from '../../layers/decoys/registry';
@@ -30,8 +37,8 @@ const record: RegistryRecord = {
   version: 4,
   spec: specRecord(spec),
   owned: [
-    { kind: 'iam-user', name: user.name, arn: user.arn, state: 'planted', claimedAt: at, plantedAt: at },
-    { kind: 's3-bucket', name: bucket.name, arn: bucket.arn, state: 'planted', claimedAt: at, plantedAt: at },
+    { kind: 'iam-user', name: user.name, arn: user.arn, state: 'created', claimedAt: at, createdAt: at },
+    { kind: 's3-bucket', name: bucket.name, arn: bucket.arn, state: 'created', claimedAt: at, createdAt: at },
     { kind: 'ssm-parameter', name: parameter.name, arn: parameter.arn, state: 'claimed', claimedAt: at },
   ],
   keys: [
@@ -44,7 +51,7 @@ const record: RegistryRecord = {
       secretAccessKey: 'secret',
     },
   ],
-  plantedAt: at,
+  createdAt: at,
   updatedAt: at,
 };
 
@@ -77,7 +84,7 @@ describe('DynamoRegistry', () => {
       ...record,
       owned: record.owned.map((o) =>
         o.kind === 'ssm-parameter'
-          ? { ...o, state: 'planted' as const, value: 'v', version: 3, writtenAt: at }
+          ? { ...o, state: 'created' as const, value: 'v', version: 3, writtenAt: at }
           : o,
       ),
       objects: [{ key: 'backups/x.sql.gz', writtenAt: at }],
@@ -92,6 +99,33 @@ describe('DynamoRegistry', () => {
     expect((await registry.load())?.objects).toBeUndefined();
     // Detection never sees the values.
     expect(JSON.stringify(registryView(withCadence))).not.toContain('"value"');
+  });
+
+  it("reads a record of an earlier version, whose state and times had other names, in today's names", async () => {
+    // The names earlier versions wrote (deployed registries hold them); the package
+    // recognizes them by hash only (registry.ts upgradeLegacyNames).
+    const [state, at_] = ['planted', 'plantedAt'];
+    const { createdAt: _current, ...rest } = record;
+    const legacy = {
+      ...rest,
+      owned: record.owned.map(({ createdAt, ...o }) =>
+        o.state === 'created' ? { ...o, state, [at_]: createdAt } : o,
+      ),
+      [at_]: at,
+    };
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...legacy } });
+    const loaded = await registry.load();
+    expect(loaded).toEqual(record);
+    // Written back in today's names only.
+    docMock.on(PutCommand).resolves({});
+    await registry.save(loaded!);
+    expect(Object.keys(docMock.commandCalls(PutCommand)[0]!.args[0].input.Item!)).not.toContain(at_);
+  });
+
+  it("keeps today's name when a record has both", async () => {
+    const both = { ...record, plantedAt: '2020-01-01T00:00:00.000Z' };
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...both } });
+    expect((await registry.load())?.createdAt).toBe(at);
   });
 
   it('nothing stored, or no table (a late duplicate Delete): undefined', async () => {
@@ -170,5 +204,45 @@ describe('what detection reads', () => {
     expect(registryView(record).accessKeys.map((k) => Object.keys(k))).not.toContainEqual(
       expect.arrayContaining(['secretAccessKey']),
     );
+  });
+});
+
+describe('organization mode: one registry item per member account', () => {
+  const client = documentClient();
+  const MEMBER = '444455556666';
+
+  it("keys a member account's item by its account id, and refuses anything else", async () => {
+    docMock.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: MEMBER, ...record } });
+    await new DynamoRegistry(client, 'state-table', MEMBER).load();
+    expect(docMock.commandCalls(GetCommand)[0]!.args[0].input.Key).toEqual({ pk: 'inventory', sk: MEMBER });
+    docMock.on(PutCommand).resolves({});
+    await new DynamoRegistry(client, 'state-table', MEMBER).save({ ...record, version: 0 });
+    expect(docMock.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({
+      pk: 'inventory',
+      sk: MEMBER,
+    });
+    expect(() => new DynamoRegistry(client, 'state-table', 'current')).toThrow(/not a 12-digit account id/);
+    await readRegistry({ tableName: 'state-table', client, account: MEMBER });
+    expect(docMock.commandCalls(GetCommand)[1]!.args[0].input.Key).toEqual({ pk: 'inventory', sk: MEMBER });
+  });
+
+  it("readRegistries returns every account's view (and the single-account one), every page", async () => {
+    docMock
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [{ pk: 'inventory', sk: 'current', ...record }],
+        LastEvaluatedKey: { pk: 'inventory', sk: 'current' },
+      })
+      .resolvesOnce({ Items: [{ pk: 'inventory', sk: MEMBER, ...record }] });
+    const views = await readRegistries({ tableName: 'state-table', client });
+    expect(views.map((v) => v.account)).toEqual([undefined, MEMBER]);
+    expect(views[1]!.view).toEqual(registryView(record));
+    const calls = docMock.commandCalls(QueryCommand);
+    expect(calls[0]!.args[0].input).toMatchObject({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'inventory' },
+      ConsistentRead: true,
+    });
+    expect(calls[1]!.args[0].input.ExclusiveStartKey).toEqual({ pk: 'inventory', sk: 'current' });
   });
 });

@@ -157,9 +157,9 @@ describe('planting', () => {
       expect(value).toMatch(SECRET_VALUE_PATTERNS[secret.secretFormat!]);
       expect(tellsIn(value)).toEqual([]);
       expect(tellsIn(stored.description)).toEqual([]);
-      expect(result.planted).toContain(`secretsmanager-secret ${secret.name}`);
+      expect(result.created).toContain(`secretsmanager-secret ${secret.name}`);
       const owned = account.registryItem!.owned.find((o) => o.name === secret.name)!;
-      expect(owned).toMatchObject({ kind: 'secretsmanager-secret', state: 'planted', arn: stored.arn });
+      expect(owned).toMatchObject({ kind: 'secretsmanager-secret', state: 'created', arn: stored.arn });
       expect(owned.arn).toMatch(/-[A-Za-z0-9]{6}$/);
     }
     // The credentials describe the database the parameters describe.
@@ -173,6 +173,30 @@ describe('planting', () => {
     expect(
       registryView(account.registryItem!).resources.filter((d) => d.kind === 'secretsmanager-secret'),
     ).toHaveLength(2);
+  });
+
+  it('the bait agrees with Secrets Manager: the .env names each secret, the state lists it with its real ARN', async () => {
+    const account = new MemoryAccount();
+    const spec = makeSpec();
+    await makePlanter(account, 'plant', { start: FIRST_RUN }).plant(spec);
+    const parts = specParts(spec);
+    const bodyOf = (kind: string) =>
+      account.objectBody(parts.bucket!.name, parts.objects.find((o) => o.objectKind === kind)!.name)!;
+    const state = JSON.parse(bodyOf('terraform-state')) as {
+      resources: { type: string; instances: { attributes: Record<string, unknown> }[] }[];
+    };
+    const listed = state.resources
+      .filter((r) => r.type === 'aws_secretsmanager_secret')
+      .map((r) => r.instances[0]!.attributes);
+    for (const secret of parts.secrets) {
+      const stored = account.storedSecrets.get(secret.name)!;
+      expect(listed.find((a) => a.name === secret.name)).toMatchObject({
+        arn: stored.arn,
+        description: stored.description,
+        kms_key_id: stored.kmsKeyId,
+      });
+      expect(bodyOf('env-file')).toContain(`_SECRET_ID=${secret.name}\n`);
+    }
   });
 
   it('a second plant leaves the values alone; a refresh rotates them on their cadence', async () => {
@@ -195,6 +219,18 @@ describe('planting', () => {
     await makePlanter(account, 'r110', { start: FIRST_RUN + 110 * DAY_MS }).refresh();
     expect(db!.versions.length).toBe(2);
     expect(db!.versions[1]).toMatch(SECRET_VALUE_PATTERNS['database-credentials']);
+  });
+
+  it('a refresh that rotates only secrets says so, not "nothing is due"', async () => {
+    const account = new MemoryAccount();
+    const spec = makeSpec({
+      decoys: { ssm: { enabled: false }, s3: { enabled: false }, iam: { enabled: false } },
+    });
+    await makePlanter(account, 'plant', { start: FIRST_RUN }).plant(spec);
+    const idle = await makePlanter(account, 'r20', { start: FIRST_RUN + 20 * DAY_MS }).refresh();
+    expect(idle).toEqual({ rotated: false, parameters: 0, objects: 0, secrets: 0, reason: 'nothing is due' });
+    const busy = await makePlanter(account, 'r40', { start: FIRST_RUN + 40 * DAY_MS }).refresh();
+    expect(busy).toEqual({ rotated: false, parameters: 0, objects: 0, secrets: 1 });
   });
 
   it('refuses a name someone else holds, touching nothing', async () => {

@@ -22,8 +22,12 @@ const LINEAGE_LINE =
  */
 function tellsInStrings(strings: { path: string; value: string }[]): Tell[] {
   const seen = new Set<string>();
+  // The dump's dated copy is the same body as the latest: scanned once.
+  const seenValues = new Set<string>();
   const tells: Tell[] = [];
   for (const { path, value } of strings) {
+    if (seenValues.has(value)) continue;
+    seenValues.add(value);
     const stateFile = STATE_FILE.test(value);
     for (const line of value.split('\n')) {
       if (seen.has(line)) continue;

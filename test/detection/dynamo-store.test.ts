@@ -39,7 +39,7 @@ const input: TouchInput = {
 };
 
 const windowItem = {
-  pk: 'touch#subject1',
+  pk: 'window#subject1',
   sk: 'window',
   findingId: 'finding-1',
   windowStart: T,
@@ -84,7 +84,7 @@ describe('DynamoTouchStore.record', () => {
       ConditionExpression: 'attribute_not_exists(pk)',
     });
     expect(update!.Update).toMatchObject({
-      Key: { pk: 'touch#subject1', sk: 'window' },
+      Key: { pk: 'window#subject1', sk: 'window' },
       ConditionExpression: 'attribute_exists(pk) AND windowStart > :cutoff',
     });
     expect(update!.Update!.ExpressionAttributeValues![':cutoff']).toBe(T - 3_600_000);

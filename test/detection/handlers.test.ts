@@ -56,11 +56,14 @@ describe('functions/touch/handler', () => {
       userIdentity: attackerRole(),
       requestParameters: { name: '/prod/anything' },
     });
-    await expect(handler(toEnvelope(record))).resolves.toEqual({ ignored: 'unmatched', touches: [] });
-    expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
-      TableName: 'state',
-      Key: { pk: 'inventory', sk: 'current' },
-    });
+    await expect(handler(toEnvelope(record))).resolves.toEqual({ ignored: 'unmatched', matches: [] });
+    // The registry of the record's account (organization mode: one per member), else the single-account one.
+    const keys = dynamo.commandCalls(GetCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([
+      { pk: 'inventory', sk: record.recipientAccountId },
+      { pk: 'inventory', sk: 'current' },
+    ]);
+    expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input.TableName).toBe('state');
     await expect(handler({ detail: {} })).rejects.toThrow(/not a CloudTrail event from EventBridge/);
   });
 });
@@ -82,10 +85,10 @@ describe('functions/unlogged-use/handler', () => {
       version: 4,
       spec: specRecord(spec),
       owned: [
-        { kind: 'iam-user', name: user.name, arn: user.arn, state: 'planted', claimedAt: at, plantedAt: at },
+        { kind: 'iam-user', name: user.name, arn: user.arn, state: 'created', claimedAt: at, createdAt: at },
       ],
       keys: [{ accessKeyId: 'AKIAKEYUNDERREVIEW01', userName: user.name, status: 'active', createdAt: at }],
-      plantedAt: at,
+      createdAt: at,
       updatedAt: at,
     };
     dynamo.on(GetCommand).resolves({ Item: { pk: 'inventory', sk: 'current', ...record } });

@@ -54,7 +54,7 @@ const index = new DecoyIndex(registry);
 function outcome(spec: Omit<CallSpec, 'region'> & { region?: string }) {
   const record = call({ region: REGION, ...spec });
   const routed = rules.filter((r) => matchesPattern(r.pattern, toEnvelope(record))).map((r) => r.concern);
-  const { touches } = classifyRecord(record, index, classifyContextOf(context));
+  const { matches: touches } = classifyRecord(record, index, classifyContextOf(context));
   return { routed, decoy: touches[0]?.resource.name, category: touches[0]?.category };
 }
 

@@ -19,7 +19,9 @@ describe('replay --decoys on real CloudTrail records', () => {
     const findings = out
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line));
+      .map((line) => JSON.parse(line))
+      // The last line is the run's summary (`{"summary":{...}}`), not a finding.
+      .filter((line) => !('summary' in line));
     expect(findings.map((f) => f.resource.name).sort()).toEqual([
       '/credentials/stratus-red-team/credentials-17',
       '/credentials/stratus-red-team/credentials-40',

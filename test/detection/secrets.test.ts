@@ -337,7 +337,7 @@ describe('the real Stratus detonation', () => {
       busName: 'b',
       trustedRoleArns: [],
     };
-    const touches = records.flatMap((r) => classifyRecord(r, index, context).touches);
+    const touches = records.flatMap((r) => classifyRecord(r, index, context).matches);
     expect(touches).toHaveLength(1);
     expect(touches[0]).toMatchObject({ category: 'secret-read', severity: 'high', resource: { name } });
     // And the broad rule the stack deploys matches every one of those records.

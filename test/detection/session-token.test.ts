@@ -187,7 +187,7 @@ describe('matching a session by the user, not only by key id', () => {
   it('classify names the planted key for a session call', () => {
     const index = new DecoyIndex(registered);
     const record = withSession(user.arn, HOME, 'ssm.amazonaws.com', 'DescribeParameters');
-    const [touch] = classifyRecord(record, index, { ...context, trustedRoleArns: [] }).touches;
+    const [touch] = classifyRecord(record, index, { ...context, trustedRoleArns: [] }).matches;
     expect(touch).toMatchObject({
       category: 'key-use',
       severity: 'critical',

@@ -269,18 +269,49 @@ describe('the touch function: boundary, metrics, nothing lost', () => {
     });
     const touched = await fn(toEnvelope(read(parameter.name, T0)));
     const unrelated = await fn(toEnvelope(read('/prod/payments/unrelated', T0)));
-    expect(touched.touches).toHaveLength(1);
-    expect(unrelated.touches).toHaveLength(0);
+    expect(touched.matches).toHaveLength(1);
+    expect(unrelated.matches).toHaveLength(0);
     const [first, second] = lines as [string, Record<string, unknown>][][];
     expect(first![0]).toBe(second![0]);
     expect(Object.keys(first![1]!)).toEqual(Object.keys(second![1]!));
     expect(JSON.stringify(lines)).not.toContain(parameter.name);
   });
 
+  it("sorts each event against the registry of the event's account (organization mode: one per member)", async () => {
+    const MEMBER_A = '444455556666';
+    const MEMBER_B = '777788889999';
+    // Only member A holds this parameter; member B's registry lists other names.
+    const registries: Record<string, typeof decoys> = {
+      [MEMBER_A]: planDecoys(config, { account: MEMBER_A, region: 'us-east-1' }).resources,
+      [MEMBER_B]: [],
+    };
+    const asked: (string | undefined)[] = [];
+    const fn = touchHandler({
+      settings: settings(),
+      loadResources: async (account) => {
+        asked.push(account);
+        return registries[account ?? ''] ?? [];
+      },
+      store: new MemoryTouchStore(),
+      sink: new MemorySink(),
+      now: () => Date.parse(T0),
+      count: () => {},
+      logger: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    const name = registries[MEMBER_A]!.find((d) => d.kind === 'ssm-parameter')!.name;
+    const inA = await fn(toEnvelope({ ...read(name, T0), recipientAccountId: MEMBER_A }));
+    const inB = await fn(toEnvelope({ ...read(name, T0), recipientAccountId: MEMBER_B }));
+    expect(inA.matches).toHaveLength(1);
+    expect(inB).toEqual({ ignored: 'unmatched', matches: [] });
+    // Each account's registry read once, then reused.
+    await fn(toEnvelope({ ...read(name, T0), recipientAccountId: MEMBER_A }));
+    expect(asked).toEqual([MEMBER_A, MEMBER_B]);
+  });
+
   it('an EventBridge envelope of a touch gives a finding that matches the one schema', async () => {
     const { fn, sink } = handler();
     const result = await fn(toEnvelope(read(parameter.name, T0)));
-    expect(result.touches).toEqual([
+    expect(result.matches).toEqual([
       expect.objectContaining({
         result: 'alerted',
         resource: `ssm-parameter:${parameter.name}`,
@@ -343,7 +374,7 @@ describe('the touch function: boundary, metrics, nothing lost', () => {
     (identity.sessionContext as { sessionIssuer: { arn: string } }).sessionIssuer.arn =
       context.trustedRoleArns[0]!;
     const result = await fn(toEnvelope(read(parameter.name, T0, identity)));
-    expect(result).toEqual({ ignored: 'trusted-principal', touches: [] });
+    expect(result).toEqual({ ignored: 'trusted-principal', matches: [] });
     expect((sink as MemorySink).findings).toEqual([]);
   });
 

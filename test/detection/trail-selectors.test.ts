@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  loggedBucketSelectors,
   MANAGEMENT_SELECTOR,
   MAX_OBJECT_BUCKETS,
   OBJECT_SELECTOR_NAME,
-  objectEventSelectors,
   TrailSelectorError,
 } from '../../layers/detection/trail-selectors';
 import { findTells } from '../../layers/stealth/tells';
@@ -11,16 +11,16 @@ import { findTells } from '../../layers/stealth/tells';
 const TRAIL_BUCKET = 'platform-shared-services-logs-a1b2';
 
 /** The bucket prefixes the object selector logs, in the order the trail will show them. */
-function loggedPrefixes(selectors: ReturnType<typeof objectEventSelectors>): string[] {
+function loggedPrefixes(selectors: ReturnType<typeof loggedBucketSelectors>): string[] {
   const object = selectors.find((s) => s.Name === OBJECT_SELECTOR_NAME);
   return object?.FieldSelectors?.find((f) => f.Field === 'resources.ARN')?.StartsWith ?? [];
 }
 
-describe('objectEventSelectors', () => {
+describe('loggedBucketSelectors', () => {
   it('keeps management events and logs object events of the planted bucket among the cover buckets', () => {
-    const selectors = objectEventSelectors({
+    const selectors = loggedBucketSelectors({
       trailBucket: TRAIL_BUCKET,
-      planted: ['orders-backup-prod'],
+      logged: ['orders-backup-prod'],
       cover: ['web-assets-prod', 'analytics-exports'],
     });
     expect(selectors[0]).toEqual(MANAGEMENT_SELECTOR);
@@ -41,12 +41,12 @@ describe('objectEventSelectors', () => {
   });
 
   it('lists the buckets sorted whatever order they come in: the planted one has no place of its own', () => {
-    const planted = ['orders-backup-prod'];
+    const logged = ['orders-backup-prod'];
     const cover = ['web-assets-prod', 'analytics-exports', 'zz-archive'];
-    const one = objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted, cover });
-    const other = objectEventSelectors({
+    const one = loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged, cover });
+    const other = loggedBucketSelectors({
       trailBucket: TRAIL_BUCKET,
-      planted,
+      logged,
       cover: [...cover].reverse(),
     });
     expect(one).toEqual(other);
@@ -54,14 +54,14 @@ describe('objectEventSelectors', () => {
     expect(prefixes).toEqual([...prefixes].sort());
     // The same list as if the planted bucket were one more cover bucket.
     expect(
-      objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: [], cover: [...planted, ...cover] }),
+      loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: [], cover: [...logged, ...cover] }),
     ).toEqual(one);
   });
 
   it('never selects the trail own bucket (each log delivery would log itself)', () => {
-    const selectors = objectEventSelectors({
+    const selectors = loggedBucketSelectors({
       trailBucket: TRAIL_BUCKET,
-      planted: ['orders-backup-prod'],
+      logged: ['orders-backup-prod'],
       cover: [TRAIL_BUCKET, 'web-assets-prod'],
     });
     expect(loggedPrefixes(selectors)).toEqual([
@@ -69,25 +69,25 @@ describe('objectEventSelectors', () => {
       'arn:aws:s3:::web-assets-prod/',
     ]);
     expect(() =>
-      objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: [TRAIL_BUCKET], cover: [] }),
+      loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: [TRAIL_BUCKET], cover: [] }),
     ).toThrow(TrailSelectorError);
   });
 
   it('without cover buckets, the planted bucket alone; without any bucket, management events only', () => {
     expect(
       loggedPrefixes(
-        objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: ['orders-backup-prod'], cover: [] }),
+        loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: ['orders-backup-prod'], cover: [] }),
       ),
     ).toEqual(['arn:aws:s3:::orders-backup-prod/']);
-    expect(objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: [], cover: [] })).toEqual([
+    expect(loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: [], cover: [] })).toEqual([
       MANAGEMENT_SELECTOR,
     ]);
   });
 
   it('drops duplicates and uses the given partition', () => {
-    const selectors = objectEventSelectors({
+    const selectors = loggedBucketSelectors({
       trailBucket: TRAIL_BUCKET,
-      planted: ['orders-backup-prod'],
+      logged: ['orders-backup-prod'],
       cover: ['orders-backup-prod', 'web-assets-prod', 'web-assets-prod'],
       partition: 'aws-cn',
     });
@@ -100,7 +100,7 @@ describe('objectEventSelectors', () => {
   it('refuses what is not a bucket name (a selector value is an ARN prefix) and more buckets than a trail takes', () => {
     for (const name of ['Orders', 'a', 'x/../y', 'bucket*', '']) {
       expect(
-        () => objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: [name], cover: [] }),
+        () => loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: [name], cover: [] }),
         name,
       ).toThrow(TrailSelectorError);
     }
@@ -108,13 +108,13 @@ describe('objectEventSelectors', () => {
       { length: MAX_OBJECT_BUCKETS + 1 },
       (_, i) => `bucket-${String(i).padStart(4, '0')}`,
     );
-    expect(() => objectEventSelectors({ trailBucket: TRAIL_BUCKET, planted: [], cover: many })).toThrow(
+    expect(() => loggedBucketSelectors({ trailBucket: TRAIL_BUCKET, logged: [], cover: many })).toThrow(
       /over the 497/,
     );
     // At the limit, the trail's 500 values are all used: 1 + 2 + 497.
-    const selectors = objectEventSelectors({
+    const selectors = loggedBucketSelectors({
       trailBucket: TRAIL_BUCKET,
-      planted: [],
+      logged: [],
       cover: many.slice(0, MAX_OBJECT_BUCKETS),
     });
     const values = selectors.flatMap((s) =>

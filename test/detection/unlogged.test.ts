@@ -140,7 +140,7 @@ describe('iam:GetAccessKeyLastUsed adapter', () => {
 describe('decoyKeys', () => {
   it("lists the registry's live keys with the user's ARN", () => {
     const view: RegistryView = {
-      plantedAt: 'x',
+      createdAt: 'x',
       updatedAt: 'x',
       resources: [
         { kind: 'iam-user', name: 'payments-etl', arn: key.userArn },

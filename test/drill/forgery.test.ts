@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../layers/drill/runner';
 import { defaultScenario } from '../../layers/drill/scenario';
+import { synthesizeInChild } from './synth-child';
 
 /**
  * The drill answers every genuine finding (each recorded by the detector that
@@ -10,7 +11,10 @@ import { defaultScenario } from '../../layers/drill/scenario';
  */
 describe('drill: forged findings', () => {
   it('answers every genuine finding and refuses the forged one', async () => {
-    const result = await runDrill({ config: {}, scenario: defaultScenario() });
+    const scenario = defaultScenario();
+    // Synthesized in a child process: one long synchronous block would starve vitest's worker RPC.
+    const deployment = await synthesizeInChild({}, scenario.account);
+    const result = await runDrill({ config: {}, scenario, deployment });
     expect(result.forgery).toMatchObject({ refused: true, reason: 'not-issued' });
     expect(result.benignPrincipals).toContain(result.forgery?.principal);
     expect(result.warnings.filter((w) => w.includes('refused by the intake'))).toEqual([]);

@@ -24,7 +24,18 @@ import {
   ListUserPoliciesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { AccessDenied, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AccessDenied,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -34,7 +45,10 @@ import { parseConfig } from '../../layers/config/schema';
 import { type DecoyPlan, planDecoys } from '../../layers/decoys/catalogue';
 import { encodeSpec } from '../../layers/decoys/spec';
 import { LiveDrillRefused, runLiveDrill } from '../../layers/drill/live';
+import type { Finding } from '../../layers/findings/finding';
+import { findingDigest } from '../../layers/findings/records';
 import { encodePolicy, responsePolicy } from '../../layers/response/policy';
+import { receivedKey } from '../../layers/response/received';
 
 /**
  * The live drill's refusals and its cleanup, against mocked AWS clients: it must
@@ -52,7 +66,9 @@ const sfn = mockClient(SFNClient);
 const ssm = mockClient(SSMClient);
 const s3 = mockClient(S3Client);
 const cloudtrail = mockClient(CloudTrailClient);
-const all = [sts, cfn, iam, sfn, ssm, s3, cloudtrail];
+const secretsManager = mockClient(SecretsManagerClient);
+const all = [sts, cfn, iam, sfn, ssm, s3, cloudtrail, secretsManager];
+const RECORDS_BUCKET = 'platform-shared-services-records-1a2b3c4d';
 
 /** CloudFormation models no ValidationError: the SDK throws its base class, named after the code. */
 const cfnError = (name: string, message: string, httpStatusCode = 400) =>
@@ -117,6 +133,13 @@ function deployedStack(
         LogicalResourceId: 'Trail',
         ResourceType: 'AWS::CloudTrail::Trail',
         PhysicalResourceId: 'platform-shared-services-audit',
+        ResourceStatus: 'CREATE_COMPLETE',
+        LastUpdatedTimestamp: new Date(),
+      },
+      {
+        LogicalResourceId: 'Records',
+        ResourceType: 'AWS::S3::Bucket',
+        PhysicalResourceId: RECORDS_BUCKET,
         ResourceStatus: 'CREATE_COMPLETE',
         LastUpdatedTimestamp: new Date(),
       },
@@ -234,44 +257,75 @@ describe('live drill: a run against mocked AWS', () => {
     iam.on(DeleteUserCommand).resolves({});
   }
 
+  /** A GetObject body as the SDK returns it; the drill reads only transformToString. */
+  const body = (text: string) =>
+    // The SDK's body is a stream mixin; only the method the code under test calls is provided.
+    ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
+
   it('touches each planted decoy with its own user, finds each finding and response, and cleans up', async () => {
     deployedStack({ plan: planted });
     mockUser();
     ssm.on(GetParameterCommand).resolves({ Parameter: { Name: 'x', Value: 'y' } });
-    s3.on(GetObjectCommand).rejects(
-      new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } }),
-    );
+    secretsManager.on(GetSecretValueCommand).resolves({ Name: 'x', SecretString: 'y' });
     cloudtrail
       .on(StopLoggingCommand)
       .rejects(new TrailAccessDenied({ message: 'not authorized', $metadata: { httpStatusCode: 400 } }));
 
     const parameter = decoys.find((d) => d.kind === 'ssm-parameter')!;
     const object = decoys.find((d) => d.kind === 's3-object')!;
+    const secret = decoys.find((d) => d.kind === 'secretsmanager-secret')!;
     let userArn = '';
     iam.on(CreateUserCommand).callsFake((input: { UserName: string }) => {
       userArn = `arn:aws:iam::${ACCOUNT}:user/${input.UserName}`;
       return {};
     });
-    const execution = (id: string, kind: string, decoy: { kind: string; name: string }) => ({
-      executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:f-${id}`,
-      name: `f-${id}`,
-      stateMachineArn: STATE_MACHINE,
-      status: 'SUCCEEDED' as const,
-      startDate: new Date(Date.now() + 1000),
-      kind,
-      decoy,
-    });
-    const executions = [
+    const now = new Date();
+    const execution = (id: string, kind: string, decoy: { kind: string; name: string }) => {
+      const finding: Finding = {
+        schemaVersion: 1,
+        id: `finding-${id}`,
+        kind: kind as Finding['kind'],
+        severity: 'high',
+        title: 't',
+        actor: { arn: userArn, type: 'IAMUser', accessKeyId: 'AKIAPROBEPROBEPROBE0' },
+        region: REGION,
+        eventNames: ['x'],
+        resource: decoy,
+        firstSeen: now.toISOString(),
+        lastSeen: now.toISOString(),
+        count: 1,
+      } as Finding;
+      return {
+        executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:f-${id}`,
+        name: `f-${id}`,
+        stateMachineArn: STATE_MACHINE,
+        status: 'SUCCEEDED' as const,
+        startDate: new Date(Date.now() + 1000),
+        finding,
+      };
+    };
+    // Built lazily: the actor is the drill's user, named only once it is created.
+    const executions = () => [
       execution('a1a1a1a1a1a1', 'resource-access', { kind: 'ssm-parameter', name: parameter.name }),
       execution('b2b2b2b2b2b2', 'resource-access', { kind: 's3-object', name: object.name }),
-      execution('c3c3c3c3c3c3', 'tamper', { kind: 'trail', name: 'platform-shared-services-audit' }),
+      execution('c3c3c3c3c3c3', 'resource-access', { kind: 'secretsmanager-secret', name: secret.name }),
+      execution('d4d4d4d4d4d4', 'tamper', { kind: 'trail', name: 'platform-shared-services-audit' }),
     ];
+    // The records bucket holds each finding under received/<id>/<digest>.json; the bait object is denied.
+    s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
+      if (input.Bucket !== RECORDS_BUCKET)
+        throw new AccessDenied({ message: 'Access Denied', $metadata: { httpStatusCode: 403 } });
+      const kept = executions().find(
+        (e) => receivedKey({ findingId: e.finding.id, digest: findingDigest(e.finding) }) === input.Key,
+      );
+      if (!kept) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+      return { Body: body(JSON.stringify(kept.finding)) };
+    });
     sfn
       .on(ListExecutionsCommand)
-      .callsFake(() => ({ executions: executions.map(({ kind: _k, decoy: _d, ...e }) => e) }));
+      .callsFake(() => ({ executions: executions().map(({ finding: _f, ...e }) => e) }));
     sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
-      const e = executions.find((x) => x.executionArn === input.executionArn)!;
-      const now = new Date();
+      const e = executions().find((x) => x.executionArn === input.executionArn)!;
       return {
         executionArn: e.executionArn,
         stateMachineArn: STATE_MACHINE,
@@ -281,20 +335,8 @@ describe('live drill: a run against mocked AWS', () => {
         input: JSON.stringify({
           mode: 'respond',
           receivedAt: now.toISOString(),
-          finding: {
-            schemaVersion: 1,
-            id: e.name.slice(2),
-            kind: e.kind,
-            severity: 'high',
-            title: 't',
-            actor: { arn: userArn, type: 'IAMUser', accessKeyId: 'AKIAPROBEPROBEPROBE0' },
-            region: REGION,
-            eventNames: ['x'],
-            resource: e.decoy,
-            firstSeen: now.toISOString(),
-            lastSeen: now.toISOString(),
-            count: 1,
-          },
+          findingId: e.finding.id,
+          digest: findingDigest(e.finding),
         }),
       };
     });
@@ -303,14 +345,21 @@ describe('live drill: a run against mocked AWS', () => {
     expect(result.touches.map((t) => t.call)).toEqual([
       'ssm:GetParameter',
       's3:GetObject',
+      'secretsmanager:GetSecretValue',
       'cloudtrail:StopLogging (denied)',
     ]);
-    expect(result.touches.map((t) => t.callResult)).toEqual(['ok', 'AccessDenied', 'AccessDeniedException']);
+    expect(result.touches.map((t) => t.callResult)).toEqual([
+      'ok',
+      'AccessDenied',
+      'ok',
+      'AccessDeniedException',
+    ]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]!.args[0].input.SecretId).toBe(secret.name);
     expect(ssm.commandCalls(GetParameterCommand)[0]!.args[0].input.Name).toBe(parameter.name);
     expect(parameter.name).toContain('/ledger/');
     expect(result.missedTouches).toBe(0);
     expect(result.touches.every((t) => t.responseStatus === 'SUCCEEDED')).toBe(true);
-    expect(result.findingToResponse.count).toBe(3);
+    expect(result.findingToResponse.count).toBe(4);
     expect(result.cleanupProblems).toEqual([]);
     expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
     expect(iam.commandCalls(DeleteAccessKeyCommand)).toHaveLength(1);
@@ -344,10 +393,13 @@ describe('live drill: a run against mocked AWS', () => {
     mockUser();
     ssm.on(GetParameterCommand).resolves({});
     s3.on(GetObjectCommand).resolves({});
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
     cloudtrail.on(StopLoggingCommand).resolves({});
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     const result = await runLiveDrill({ config, ...fast, timeoutMs: 20, decoys });
-    expect(result.missedTouches).toBe(3);
+    expect(result.missedTouches).toBe(4);
     expect(iam.commandCalls(DeleteUserCommand)).toHaveLength(1);
   });
 });

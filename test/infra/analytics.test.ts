@@ -1,14 +1,15 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { HoneytrailConfigInput } from '../../layers/config/schema';
+import { allRegions, type HoneytrailConfigInput, parseConfig } from '../../layers/config/schema';
 import { TRAINING_JOB_INPUT } from '../../layers/scoring/events';
 import { findTells } from '../../layers/stealth/tells';
 import { synthApp } from '../helpers/app';
+import { sharedApp } from './shared-app';
 
 const EXISTING_TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail';
 
 function template(config: HoneytrailConfigInput = {}): Template {
-  return synthApp(config).template();
+  return sharedApp(config).template();
 }
 
 /** Resources of one type whose logical id starts with the construct's id. */
@@ -176,7 +177,8 @@ describe('training', () => {
     const [, fn] = functionNamed(t, 'HISTORY_DAYS');
     expect(variables(fn)).toMatchObject({
       TRAIL_BUCKET: '',
-      HISTORY_REGIONS: 'us-east-1',
+      // Every covered region: the 17 enabled by default.
+      HISTORY_REGIONS: allRegions(parseConfig({})).join(','),
     });
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {

@@ -10,7 +10,7 @@ import { HOUSE_BUNDLING } from '../../infra/constructs/house-function';
  * What ReadOnlyAccess downloads with `lambda:GetFunction`: each function's package,
  * bundled here by esbuild with exactly the options house-function.ts gives the CDK.
  * The packages must carry no source map, none of the modules that hold readable
- * configuration or word lists, and (the goal) no marker or purpose word.
+ * configuration or word lists, and no marker or purpose word.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,26 +57,9 @@ const EXCLUDED = [
   /^node_modules\/zod\/.*\/locales\/(?!en\.js$)[^/]+$/,
 ];
 
-/** The red-team read's stems (issue #10): the tell scanner's, and two purpose words. */
-const MARKER = /(honey|canar|decoy|decept|tripwire|sentinel|\bbait|\blure|\btrap|\bfake|planted|intruder)/gi;
-
-/**
- * Hits that wait on renames across files other sessions own, each with the
- * rename that removes it (see the note in the issue #10 report). Any other hit
- * in a bundle listed in CLEAN fails the test.
- */
-const PENDING: { pattern: RegExp; rename: string }[] = [
-  { pattern: /[,{]decoy:|\.decoy\b|\?\.decoy\b/, rename: 'Finding field `decoy` -> `resource`' },
-  {
-    pattern: /plantedAt|plantedUsers|plantedBucket|markPlanted|"planted"/,
-    rename: 'registry state "planted", plantedAt...',
-  },
-  { pattern: /\bdecoys\b|loadDecoys|decoyName|decoysTtl/, rename: 'registry `decoys` and its readers' },
-  { pattern: /honeytrail/, rename: 'CLI name in messages, model format "isolation-forest"' },
-];
-
-/** Bundles with no hit outside PENDING today: a new marker word in them fails here. */
-const CLEAN = ['respond-evidence', 'respond-rotate', 'respond-start', 'train', 'score', 'respond-ledger'];
+/** The red-team read's stems (issue #10): the tell scanner's, and the purpose words "planted" and "touch". */
+const MARKER =
+  /(honey|canar|decoy|decept|tripwire|sentinel|\bbait|\blure|\btrap|\bfake|planted|\btouch|intruder)/gi;
 
 interface Bundle {
   handler: string;
@@ -90,9 +73,6 @@ interface Bundle {
 function hitsIn(text: string): string[] {
   return [...text.matchAll(MARKER)].map((m) => text.slice(Math.max(0, m.index - 30), m.index + 30));
 }
-
-const unexplained = (hits: string[]) =>
-  hits.filter((hit) => !PENDING.some(({ pattern }) => pattern.test(hit)));
 
 const bundles: Bundle[] = [];
 
@@ -143,33 +123,21 @@ describe('function packages (what lambda:GetFunction hands out)', () => {
     }
   });
 
-  it('carry no marker word outside the pending renames in the clean bundles (counts printed)', () => {
-    const rows = bundles.map((bundle) => {
-      const hits = hitsIn(bundle.text);
-      return {
-        handler: bundle.handler,
-        bytes: bundle.text.length,
-        hits: hits.length,
-        other: unexplained(hits),
-      };
-    });
-    const table = rows.map(
-      (row) =>
-        `${row.handler.padEnd(18)} ${String(row.bytes).padStart(8)} bytes ${String(row.hits).padStart(4)} hits, ${row.other.length} outside the pending renames`,
-    );
-    const open = rows
-      .filter((row) => !CLEAN.includes(row.handler))
-      .flatMap((row) => row.other.map((hit) => `  ${row.handler}: ${JSON.stringify(hit)}`));
+  it('carry no marker or purpose word (counts printed)', () => {
+    const rows = bundles.map((bundle) => ({
+      handler: bundle.handler,
+      bytes: bundle.text.length,
+      hits: hitsIn(bundle.text),
+    }));
     console.log(
-      ['marker-word hits per package:', ...table, 'outside the pending renames:', ...open].join('\n'),
+      [
+        'marker-word hits per package:',
+        ...rows.map(
+          (row) =>
+            `${row.handler.padEnd(18)} ${String(row.bytes).padStart(8)} bytes ${String(row.hits.length).padStart(4)} hits`,
+        ),
+      ].join('\n'),
     );
-    for (const row of rows.filter((r) => CLEAN.includes(r.handler)))
-      expect(row.other, row.handler).toEqual([]);
+    for (const row of rows) expect(row.hits, row.handler).toEqual([]);
   });
-
-  // The bundles still carrying hits outside PENDING: the detection layer's titles and
-  // labels ("Reserved access key used", "read of a planted parameter"), the planter's
-  // registry and bait builders. Their owners' renames make them CLEAN.
-  for (const handler of HANDLERS.filter((h) => !CLEAN.includes(h)))
-    it.todo(`${handler}: no marker word outside the pending renames`);
 });

@@ -1,5 +1,5 @@
 import type { CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { detectionContext, ROUTE_STATE } from '../../infra/constructs/event-routing';
@@ -9,6 +9,7 @@ import { explicitPlan, planDecoys } from '../../layers/decoys/catalogue';
 import { buildDetectionRules } from '../../layers/detection/rules';
 import { findTells } from '../../layers/stealth/tells';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+import { sharedApp } from './shared-app';
 
 const CONFIG: HoneytrailConfigInput = {
   homeRegion: 'eu-west-1',
@@ -33,8 +34,8 @@ function rulesOf(resources: Resources, main = false) {
 
 describe('the synthesized patterns are exactly buildDetectionRules for the configured decoys', () => {
   it.each(['named', 'broad'] as const)('%s rules, central bus and home forwarding', (ruleStyle) => {
-    const built = synthApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
-    const { main, config } = built;
+    const shared = sharedApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
+    const { main, config } = shared.built;
     // Independently of the construct: the catalogue's plan and the stack's own resources.
     // Broad rules are built from no decoy and without the key (they name neither).
     const named = ruleStyle === 'named';
@@ -52,7 +53,7 @@ describe('the synthesized patterns are exactly buildDetectionRules for the confi
     const expected = main.resolve(
       buildDetectionRules(decoys, context).map((r) => ({ Name: r.name, EventPattern: r.pattern })),
     );
-    const resources = built.template().toJSON().Resources as Resources;
+    const resources = shared.template().toJSON().Resources as Resources;
     const central = rulesOf(resources, true).filter(([, r]) => r.Properties.EventBusName);
     const forwarding = rulesOf(resources, true).filter(
       ([, r]) => !r.Properties.EventBusName && r.Properties.EventPattern,
@@ -73,14 +74,16 @@ describe('the synthesized patterns are exactly buildDetectionRules for the confi
 
   it('named rules without names in the config watch every kind broadly: the broad patterns, no name', () => {
     const patterns = (ruleStyle: 'named' | 'broad') =>
-      synthApp({ ...CONFIG, detection: { ruleStyle } }).regional[0]!.rules.map((r) => r.pattern);
+      sharedApp({ ...CONFIG, detection: { ruleStyle } }).built.regional[0]!.rules.map((r) => r.pattern);
     expect(patterns('named')).toEqual(patterns('broad'));
   });
 
   it.each(['named', 'broad'] as const)(
     '%s: the regional stacks deploy the same builder output (without the home-stack ARNs)',
     (ruleStyle) => {
-      const built = synthApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
+      const shared = sharedApp({ ...CONFIG, decoys: EXPLICIT, detection: { ruleStyle } });
+      const built = shared.built;
+      const templates = new Map(shared.stacks().map((artifact) => [artifact.stackName, artifact.template]));
       for (const stack of built.regional) {
         const decoys =
           ruleStyle === 'named'
@@ -91,7 +94,7 @@ describe('the synthesized patterns are exactly buildDetectionRules for the confi
               }).resources
             : [];
         const expected = stack.resolve(buildDetectionRules(decoys, stack.context).map((r) => r.pattern));
-        const patterns = rulesOf(Template.fromStack(stack).toJSON().Resources as Resources).map(
+        const patterns = rulesOf(templates.get(stack.stackName).Resources as Resources).map(
           ([, r]) => r.Properties.EventPattern,
         );
         expect(patterns).toEqual(expected);
@@ -102,8 +105,9 @@ describe('the synthesized patterns are exactly buildDetectionRules for the confi
 });
 
 describe('routing', () => {
-  const built = synthApp(CONFIG);
-  const assembly = built.app.synth();
+  const shared = sharedApp(CONFIG);
+  const built = { template: shared.template, main: shared.built.main };
+  const assembly = { stacks: shared.stacks() };
   const config = parseConfig(CONFIG);
 
   it('forwards from every monitored region (and us-east-1, for IAM) to the central bus in the home region', () => {
@@ -212,14 +216,13 @@ describe('routing', () => {
   it('Security Hub import is granted only when configured', () => {
     const has = (t: Template) => JSON.stringify(t.toJSON()).includes('securityhub:BatchImportFindings');
     expect(has(built.template())).toBe(false);
-    expect(has(synthApp({ ...CONFIG, detection: { securityHub: true } }).template())).toBe(true);
+    expect(has(sharedApp({ ...CONFIG, detection: { securityHub: true } }).template())).toBe(true);
   });
 });
 
 describe('stealth and cdk-nag', () => {
   it('nothing the detection deploys carries a marker word or a UUID', () => {
-    const built = synthApp({ ...CONFIG, alertEmail: 'soc@example.com' });
-    const assembly = built.app.synth();
+    const assembly = { stacks: sharedApp({ ...CONFIG, alertEmail: 'soc@example.com' }).stacks() };
     for (const stack of assembly.stacks) {
       const resources = stack.template.Resources as Resources;
       const ours = Object.fromEntries(
@@ -266,8 +269,8 @@ describe('the trail names no bucket; the planter completes its selectors', () =>
   };
 
   it('planted-bucket (default): management events only in the template, and no decoy name', () => {
-    const built = synthApp(CONFIG);
-    const trail = trailOf(built.template());
+    const { built, template } = sharedApp(CONFIG);
+    const trail = trailOf(template());
     expect(trail.AdvancedEventSelectors).toEqual([
       { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
     ]);
@@ -315,8 +318,8 @@ describe('the trail names no bucket; the planter completes its selectors', () =>
   });
 
   it('without a bucket decoy, or with an existing trail, the planter never touches the selectors', () => {
-    const withoutBucket = synthApp({ ...CONFIG, decoys: { s3: { enabled: false } } });
-    expect(withoutBucket.main.trail.plantTimeSelectors).toBe(false);
+    const withoutBucket = sharedApp({ ...CONFIG, decoys: { s3: { enabled: false } } });
+    expect(withoutBucket.built.main.trail.plantTimeSelectors).toBe(false);
     expect(trailOf(withoutBucket.template()).AdvancedEventSelectors).toHaveLength(1);
     const existing = synthApp({
       ...CONFIG,

@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app-builder';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+import { sharedApp } from './shared-app';
 
 describe('config at synth', () => {
   it('a wrong value fails synth naming the key and what it accepts', () => {
@@ -11,14 +12,17 @@ describe('config at synth', () => {
   });
 
   it('takes the stack name from the config, with a neutral default', () => {
-    expect(synthApp().main.stackName).toBe('platform-shared-services');
+    expect(sharedApp().built.main.stackName).toBe('platform-shared-services');
     expect(synthApp({ stackName: 'shared-infra' }).main.stackName).toBe('shared-infra');
   });
 });
 
 describe('trail', () => {
   it('logs every management event in every region; names no bucket (the planter adds object events)', () => {
-    const { template, main } = synthApp();
+    const {
+      template,
+      built: { main },
+    } = sharedApp();
     const trails = template().findResources('AWS::CloudTrail::Trail');
     const [trail] = Object.values(trails) as { Properties: Record<string, unknown> }[];
     const props = trail!.Properties;
@@ -33,7 +37,7 @@ describe('trail', () => {
   });
 
   it('never logs data events on its own log bucket', () => {
-    const { template } = synthApp();
+    const { template } = sharedApp();
     const [trail] = Object.values(template().findResources('AWS::CloudTrail::Trail')) as {
       Properties: { S3BucketName: { Ref: string }; AdvancedEventSelectors: unknown };
     }[];
@@ -42,7 +46,7 @@ describe('trail', () => {
   });
 
   it('creates no trail when an existing one is configured', () => {
-    const { template } = synthApp({
+    const { template } = sharedApp({
       trail: {
         mode: 'existing',
         existingTrailArn: `arn:aws:cloudtrail:us-east-1:${TEST_ACCOUNT}:trail/org-trail`,
@@ -52,7 +56,7 @@ describe('trail', () => {
   });
 
   it('the log bucket lets CloudTrail write only for this trail', () => {
-    const { template } = synthApp();
+    const { template } = sharedApp();
     template().hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -69,7 +73,7 @@ describe('trail', () => {
 
 describe('state store (the registry an attacker cannot read)', () => {
   it('denies data reads to every principal but the stack functions, even with ReadOnlyAccess', () => {
-    const { template } = synthApp();
+    const { template } = sharedApp();
     const [table] = Object.values(template().findResources('AWS::DynamoDB::GlobalTable')) as {
       Properties: {
         Replicas: { ResourcePolicy: { PolicyDocument: { Statement: Record<string, unknown>[] } } }[];
@@ -88,7 +92,7 @@ describe('state store (the registry an attacker cannot read)', () => {
   });
 
   it('is encrypted with its own key and recoverable', () => {
-    const { template } = synthApp();
+    const { template } = sharedApp();
     template().hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       Replicas: [
         Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
@@ -100,7 +104,7 @@ describe('state store (the registry an attacker cannot read)', () => {
 
 describe('house functions', () => {
   it('every function runs Node.js 22 on arm64 with tracing and a retained log group', () => {
-    const { template } = synthApp();
+    const { template } = sharedApp();
     const functions = template().findResources('AWS::Lambda::Function');
     const ours = Object.entries(functions).filter(([id]) => !id.startsWith('CustomS3AutoDelete'));
     expect(ours.length).toBeGreaterThan(0);
@@ -116,7 +120,10 @@ describe('house functions', () => {
 
 describe('trail data events on every bucket (removes the selector tell)', () => {
   it('logs object events on all buckets except its own', () => {
-    const { template, main } = synthApp({ trail: { dataEvents: 'all-buckets' } });
+    const {
+      template,
+      built: { main },
+    } = sharedApp({ trail: { dataEvents: 'all-buckets' } });
     const [trail] = Object.values(template().findResources('AWS::CloudTrail::Trail')) as {
       Properties: { S3BucketName: { Ref: string }; AdvancedEventSelectors: unknown };
     }[];

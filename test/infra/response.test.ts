@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HouseFunction } from '../../infra/constructs/house-function';
-import { IncidentWorkflow } from '../../infra/constructs/incident-workflow';
+import { IncidentWorkflow, policyTooLarge } from '../../infra/constructs/incident-workflow';
 import { Notifications } from '../../infra/constructs/notifications';
 import { StateStore } from '../../infra/constructs/state-store';
 import { parseConfig } from '../../layers/config/schema';
@@ -197,6 +197,109 @@ describe('starting', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
+  });
+});
+
+describe('execution data', () => {
+  const definition = () => {
+    const machine = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+    if (!machine) throw new Error('no state machine');
+    // DefinitionString is Fn::Join of literal parts and tokens: the literal parts carry the states.
+    const joined = machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+    const parts = joined['Fn::Join'][1];
+    return parts.map((p) => (typeof p === 'string' ? p : 'token')).join('');
+  };
+
+  it('a response starts from the finding id and digest only; the ledger reads the finding from the records', () => {
+    const states = JSON.parse(definition()).States as Record<string, { Parameters?: unknown }>;
+    expect(states.Init?.Parameters).toEqual({
+      mode: 'respond',
+      'findingId.$': '$.findingId',
+      'digest.$': '$.digest',
+      'receivedAt.$': '$.receivedAt',
+      done: {},
+    });
+    expect(definition()).not.toContain('$.finding"');
+    const objects = (statement: Statement) => text(statement.Resource);
+    const intakePuts = statementsOf('WorkflowIntakeRoleDefaultPolicy').filter((s) =>
+      actionsOf(s).includes('s3:PutObject'),
+    );
+    expect(intakePuts.map(objects).join()).toContain('/refused/*');
+    expect(intakePuts.map(objects).join()).toContain('/received/*');
+    const ledgerReads = statementsOf('WorkflowLedgerRoleDefaultPolicy').filter((s) =>
+      actionsOf(s).includes('s3:GetObject'),
+    );
+    expect(ledgerReads.map(objects).join()).toContain('/received/*');
+    // The intake still writes nothing to the state table (a record there vouches for a finding).
+    const intake = statementsOf('WorkflowIntakeRoleDefaultPolicy').flatMap(actionsOf);
+    expect(intake.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+  });
+
+  it('the planter is asked to refresh for this response, named after the execution', () => {
+    const states = JSON.parse(definition()).States as Record<string, { Parameters?: unknown }>;
+    // Invoked with the payload as the parameters (payloadResponseOnly).
+    expect(states.RefreshCredentials?.Parameters).toEqual({
+      action: 'refresh',
+      reason: 'response',
+      'id.$': '$$.Execution.Name',
+    });
+  });
+});
+
+describe('the policy in the environment', () => {
+  const organization = (accounts: number, patterns: number) => ({
+    securityAccount: '222233334444',
+    targets: { organizationalUnitIds: ['ou-ab12-cdef3456'] },
+    protectedPrincipals: Object.fromEntries(
+      Array.from({ length: accounts }, (_, a) => {
+        const account = String(444455556600 + a);
+        return [
+          account,
+          Array.from({ length: patterns }, (_, p) => `arn:aws:iam::${account}:role/team-${p}-oncall`),
+        ];
+      }),
+    ),
+  });
+
+  it("fits Lambda's 4 KB with the stack's roles listed, in single-account and a modest organization", () => {
+    // The default stack has 12 roles (the template's AWS::IAM::Role resources).
+    const roles = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role').length;
+    expect(policyTooLarge(parseConfig(CONFIG), roles)).toEqual([]);
+    expect(policyTooLarge(parseConfig({ organization: organization(5, 2) }), roles)).toEqual([]);
+  });
+
+  it('a policy that cannot fit fails at synth, naming what to shorten', () => {
+    expect(policyTooLarge(parseConfig({ organization: organization(40, 3) }), 12)).toEqual([
+      expect.stringMatching(/more than the 3328 of Lambda's 4 KB .* organization\.protectedPrincipals/),
+    ]);
+    expect(() => synthApp({ organization: organization(40, 3) }).template()).toThrow(
+      /the response policy takes up to \d+ bytes/,
+    );
+  });
+});
+
+describe('incidents and the automation budget', () => {
+  it('the ledger may answer a waiting approval of this state machine only (an escalation), nothing else', () => {
+    const escalate = statementsOf('WorkflowLedgerRoleDefaultPolicy').filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('states:')),
+    );
+    expect(escalate.flatMap(actionsOf)).toEqual(['states:SendTaskSuccess']);
+    expect(text(escalate[0]?.Resource)).toContain(':stateMachine:platform-shared-services-access-review');
+    expect(statementsOf('WorkflowIntakeRoleDefaultPolicy').flatMap(actionsOf)).not.toContain(
+      'states:SendTaskSuccess',
+    );
+  });
+
+  it('the dashboard shows the budget against its limit (3 principals per 60 min by default)', () => {
+    const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    const body = text(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('Automation budget (3 principals per 60 min)');
+    expect(body).toContain(KPI.automationHeld);
+  });
+
+  it('the key check needs no permission: the rotation role has no sts action', () => {
+    const rotation = statementsOf('WorkflowKeyRotationRoleDefaultPolicy').flatMap(actionsOf);
+    expect(rotation.filter((a) => a.startsWith('sts:'))).toEqual([]);
   });
 });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../layers/config/schema';
 import { planDecoys } from '../../layers/decoys/catalogue';
 import { findTells, MARKER_WORDS, tellsIn } from '../../layers/stealth/tells';
-import { synthApp, TEST_ACCOUNT } from '../helpers/app';
+import { TEST_ACCOUNT } from '../helpers/app';
+import { sharedApp } from './shared-app';
 
 describe('no tells in what is deployed', () => {
   it('the tell scanner catches marker words, camelCase and UUIDs, and spares "bootstrap"', () => {
@@ -26,11 +27,21 @@ describe('no tells in what is deployed', () => {
 
   it.each([
     ['the default config', {}],
-    ['three regions and broad rules', { homeRegion: 'eu-west-1', monitoredRegions: ['eu-central-1'] }],
+    [
+      'another home region and an opt-in region',
+      { homeRegion: 'eu-west-1', monitoredRegions: ['eu-south-1'] },
+    ],
+    [
+      'organization mode (the member templates inside the StackSets too)',
+      {
+        organization: {
+          securityAccount: '222233334444',
+          targets: { organizationalUnitIds: ['ou-ab12-cdef3456'] },
+        },
+      },
+    ],
   ])('every string of every synthesized template is clean with %s', (_label, config) => {
-    const { app } = synthApp(config);
-    const assembly = app.synth();
-    for (const stack of assembly.stacks) {
+    for (const stack of sharedApp(config).stacks()) {
       expect(stack.stackName).not.toMatch(/honey|decoy|canary/i);
       expect(findTells(stack.template)).toEqual([]);
     }
@@ -39,9 +50,8 @@ describe('no tells in what is deployed', () => {
 
 describe('nothing the detection deploys names a decoy (default config)', () => {
   type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-  const config = { monitoredRegions: ['eu-central-1'] };
-  const { app } = synthApp(config);
-  const stacks = app.synth().stacks;
+  const config = {};
+  const stacks = sharedApp(config).stacks();
   /** Every name and ARN `honeytrail plan` prints for this account (the access key by its user). */
   const names = planDecoys(parseConfig(config), {
     account: TEST_ACCOUNT,

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
   GetBucketVersioningCommand,
@@ -28,6 +29,7 @@ import { parseConfig } from '../../layers/config/schema';
 import { awsPorts } from '../../layers/decoys/aws-ports';
 import { decoyNames, planDecoys } from '../../layers/decoys/catalogue';
 import { bucketPolicyDocument, FORMAT_PATTERNS, userPolicyName } from '../../layers/decoys/content';
+import { DUMP_ARCHIVE_DAYS, dumpArchivePrefix } from '../../layers/decoys/dump';
 import { MemoryAccount } from '../../layers/decoys/memory';
 import { Planter } from '../../layers/decoys/planter';
 import type { S3Port } from '../../layers/decoys/ports';
@@ -183,7 +185,21 @@ describe.skipIf(!live.ok)('decoys, live', () => {
     const ownership = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: bucket }));
     expect(ownership.OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(parts.objects.map((o) => o.name).sort());
+    // The planned files and the dump's dated copy under the backup prefix, which the lifecycle expires.
+    const prefix = dumpArchivePrefix(spec.service, spec.environment);
+    const objectKeys = (listed.Contents ?? []).map((o) => o.Key!);
+    expect(objectKeys.filter((k) => !k.startsWith(prefix)).sort()).toEqual(
+      parts.objects.map((o) => o.name).sort(),
+    );
+    expect(objectKeys.filter((k) => k.startsWith(prefix))).toHaveLength(1);
+    const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    expect(lifecycle.Rules).toContainEqual(
+      expect.objectContaining({
+        Status: 'Enabled',
+        Filter: { Prefix: prefix },
+        Expiration: expect.objectContaining({ Days: DUMP_ARCHIVE_DAYS }),
+      }),
+    );
 
     const { User } = await iam.send(new GetUserCommand({ UserName: names.user }));
     expect(User?.Path).toBe('/');

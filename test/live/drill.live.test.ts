@@ -1,11 +1,35 @@
+import { randomBytes } from 'node:crypto';
 import {
   CloudFormationClient,
   CloudFormationServiceException,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
-import { describe, expect, it } from 'vitest';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../layers/config/load';
-import { LiveDrillRefused, renderLive, runLiveDrill } from '../../layers/drill/live';
+import type { Decoy } from '../../layers/decoys/catalogue';
+import { SECRET_ARN_SUFFIX } from '../../layers/decoys/secret-names';
+import {
+  expectedFindings,
+  LiveDrillRefused,
+  probePolicy,
+  renderLive,
+  runLiveDrill,
+  touchDecoys,
+} from '../../layers/drill/live';
 import { type LiveEnvironment, liveEnvironment } from './live-env';
 
 /**
@@ -57,4 +81,79 @@ describe.skipIf(!live.ok)('live drill', () => {
     expect(result.cleanupProblems).toEqual([]);
     expect(result.missedTouches).toBe(0);
   });
+});
+
+/**
+ * The drill's Secrets Manager touch on its own, without the stack: a secret shaped
+ * like a planted one, the probe user the drill creates with the policy it writes,
+ * and the drill's touch step. The finding that must follow is the full drill's to
+ * wait for (above: every expected finding, the secret's included, or the touch is
+ * missed), which needs the deployed stack; moto could not show it anyway (it
+ * delivers no CloudTrail events to EventBridge).
+ */
+describe.skipIf(!live.ok)('live drill: the Secrets Manager touch', () => {
+  const { region, account } = live as LiveEnvironment;
+  const suffix = randomBytes(4).toString('hex');
+  const secretName = `qa/ledger-${suffix}/db-credentials`;
+  const userName = `ledger-${suffix}-probe`;
+  const iam = new IAMClient({ region });
+  const secrets = new SecretsManagerClient({ region });
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  });
+
+  it('reads the secret with the probe key, and the drill expects a finding for it', async () => {
+    const created = await secrets.send(
+      new CreateSecretCommand({ Name: secretName, SecretString: '{"username":"ledger","password":"x"}' }),
+    );
+    cleanup.push(() =>
+      secrets.send(new DeleteSecretCommand({ SecretId: secretName, ForceDeleteWithoutRecovery: true })),
+    );
+    // The plan names a secret by its ARN without the suffix Secrets Manager adds.
+    expect(created.ARN).toMatch(SECRET_ARN_SUFFIX);
+    const secret: Decoy = {
+      kind: 'secretsmanager-secret',
+      name: secretName,
+      arn: created.ARN!.replace(SECRET_ARN_SUFFIX, ''),
+      secretFormat: 'database-credentials',
+    };
+    const trailArn = `arn:aws:cloudtrail:${region}:${account}:trail/ledger-${suffix}`;
+    expect(
+      expectedFindings([secret], trailArn, 'arn:aws:iam::0:user/p', account, region).map((f) => [
+        f.kind,
+        f.resource?.name,
+      ]),
+    ).toContainEqual(['resource-access', secretName]);
+
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    cleanup.push(() => iam.send(new DeleteUserCommand({ UserName: userName })));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: userName,
+        PolicyName: 'probe',
+        PolicyDocument: JSON.stringify(probePolicy([secret])),
+      }),
+    );
+    cleanup.push(() => iam.send(new DeleteUserPolicyCommand({ UserName: userName, PolicyName: 'probe' })));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: userName }))).AccessKey!;
+    cleanup.push(() =>
+      iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.AccessKeyId! })),
+    );
+    const credentials = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+
+    // A new key takes seconds to work in IAM; the touch is retried until it is not InvalidClientTokenId.
+    let touches = await touchDecoys(region, credentials, [secret], trailArn, () => {});
+    for (let i = 0; i < 10 && touches[0]?.callResult.includes('InvalidClientTokenId'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      touches = await touchDecoys(region, credentials, [secret], trailArn, () => {});
+    }
+    expect(touches.map((t) => [t.call, t.decoy, t.kind])).toEqual([
+      ['secretsmanager:GetSecretValue', secretName, 'resource-access'],
+      ['cloudtrail:StopLogging (denied)', `ledger-${suffix}`, 'tamper'],
+    ]);
+    // The probe policy lets the read through (IAM on AWS; moto enforces nothing either way).
+    expect(touches[0]!.callResult).toBe('ok');
+  }, 120_000);
 });

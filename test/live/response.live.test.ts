@@ -149,11 +149,8 @@ describe.skipIf(!live.ok)('response against AWS', () => {
 
   it('contains and rotates a real user, records it, and reverts it', async () => {
     const f = finding();
-    const arn = local.startLocal(`f-${f.id}`, {
-      mode: 'respond',
-      finding: f,
-      receivedAt: new Date().toISOString(),
-    });
+    // As the intake does: the finding kept in the records bucket, the execution given its id and digest.
+    const arn = await local.startFinding(f);
     const result = await local.settled(arn);
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
 

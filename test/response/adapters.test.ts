@@ -11,12 +11,20 @@ import {
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findingDigest } from '../../layers/findings/records';
 import { type AuditRecord, RECORDS_LOGICAL_ID_PREFIX } from '../../layers/response/audit';
 import { AwsPrincipalReader } from '../../layers/response/aws-adapters';
 import { KPI } from '../../layers/response/kpi';
 import { findRecordsBucket, parseSince, stateMachineOf } from '../../layers/response/operator';
 import type { StepPlan } from '../../layers/response/plan';
-import { cleanupNewKeys, IamKeyAdmin, rotateKey, SsmParameterVault } from '../../layers/response/rotate';
+import { FindingNotKept, S3ReceivedFindings } from '../../layers/response/received';
+import {
+  cleanupNewKeys,
+  IamKeyAdmin,
+  rotateKey,
+  SsmParameterVault,
+  StsKeyCheck,
+} from '../../layers/response/rotate';
 import { S3AuditStore } from '../../layers/response/s3-audit-store';
 import { countLabel, SfnExecutionStarter, startResponse } from '../../layers/response/start';
 import { FakeAws } from './fake-aws';
@@ -28,6 +36,8 @@ import { issued } from './intake-fixtures';
 const aws = new FakeAws();
 beforeEach(() => {
   aws.install();
+  aws.failures = {};
+  aws.calls = [];
   aws.iam = {
     users: {
       [USER_NAME]: {
@@ -66,7 +76,9 @@ describe('rotation (SSM SecureString store)', () => {
   const deps = () => ({
     keys: new IamKeyAdmin(new IAMClient({})),
     vault: new SsmParameterVault(new SSMClient({})),
+    check: new StsKeyCheck('us-east-1'),
     now: () => new Date(0),
+    sleep: async () => {},
   });
 
   it('creates and stores the new key in one step', async () => {
@@ -97,6 +109,37 @@ describe('rotation (SSM SecureString store)', () => {
     const cleaned = await cleanupNewKeys(plan(), deps());
     expect(cleaned.deleted).toHaveLength(1);
     expect(aws.iam.users[USER_NAME]?.keys.map((k) => k.id)).toEqual([USER_KEY]);
+  });
+
+  it('confirms the new key works (GetCallerIdentity signed with it) before returning', async () => {
+    const result = await rotateKey(plan(), deps());
+    expect(result.verifiedAs).toBe(`arn:aws:iam::111122223333:user/${USER_NAME}`);
+    expect(aws.calls.slice(-1)).toEqual(['GetCallerIdentity']);
+  });
+
+  it('waits for a new key IAM has not propagated yet (InvalidClientTokenId), then confirms it', async () => {
+    aws.failures.GetCallerIdentity = { name: 'InvalidClientTokenId', times: 2 };
+    const pauses: number[] = [];
+    const result = await rotateKey(plan(), { ...deps(), sleep: async (ms) => void pauses.push(ms) });
+    expect(result.verifiedAs).toContain(`:user/${USER_NAME}`);
+    expect(pauses).toEqual([1000, 2000]);
+  });
+
+  it('a new key that never works fails the rotation (NewKeyNotWorking): the old key is not deleted', async () => {
+    aws.failures.GetCallerIdentity = { name: 'InvalidClientTokenId' };
+    await expect(rotateKey(plan(), deps())).rejects.toMatchObject({
+      name: 'NewKeyNotWorking',
+      message: expect.stringMatching(
+        /still fails sts:GetCallerIdentity after 6 tries .*the old key is not deleted/,
+      ),
+    });
+    expect(aws.iam.users[USER_NAME]?.keys.map((k) => k.id)).toContain(USER_KEY);
+    expect(aws.calls).not.toContain('DeleteAccessKey');
+  });
+
+  it('any other STS error is raised as it is (not taken for propagation)', async () => {
+    aws.failures.GetCallerIdentity = { name: 'RegionDisabledException', times: 1 };
+    await expect(rotateKey(plan(), deps())).rejects.toMatchObject({ name: 'RegionDisabledException' });
   });
 
   it('will not rotate a user who already has two keys', async () => {
@@ -160,6 +203,44 @@ describe('audit store (S3)', () => {
   });
 });
 
+describe('received findings in the records bucket', () => {
+  const store = () => new S3ReceivedFindings(new S3Client({}), 'records');
+  let n = 0;
+  const fresh = () => {
+    const finding = findingFrom(userRecord, { window: `received-${++n}` });
+    return { finding, ref: { findingId: finding.id, digest: findingDigest(finding) } };
+  };
+
+  it('keeps a finding once under its id and digest, and reads it back', async () => {
+    const { finding, ref } = fresh();
+    await store().keep(finding, ref.digest);
+    await store().keep(finding, ref.digest); // a retried delivery: If-None-Match, no overwrite
+    expect([...aws.objects.keys()].filter((k) => k.includes(finding.id))).toEqual([
+      `records/received/${finding.id}/${ref.digest}.json`,
+    ]);
+    expect(await store().get(ref)).toEqual(finding);
+  });
+
+  it('names what is missing or does not match, by its key', async () => {
+    const { finding, ref } = fresh();
+    await expect(store().get(ref)).rejects.toThrow(
+      new FindingNotKept(`no finding kept at s3://records/received/${finding.id}/${ref.digest}.json`),
+    );
+    aws.objects.set(
+      `records/received/${finding.id}/${ref.digest}.json`,
+      JSON.stringify({ ...finding, count: 7 }),
+    );
+    await expect(store().get(ref)).rejects.toThrow(/does not match finding/);
+  });
+
+  it('raises what S3 raises otherwise (the ledger task retries)', async () => {
+    const { ref } = fresh();
+    aws.failures.GetObject = { name: 'SlowDown', times: 1 };
+    await expect(store().get(ref)).rejects.toMatchObject({ name: 'SlowDown' });
+    delete aws.failures.GetObject;
+  });
+});
+
 describe('intake', () => {
   const sfn = mockClient(SFNClient);
   afterEach(() => sfn.reset());
@@ -172,15 +253,24 @@ describe('intake', () => {
       .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
     const starter = new SfnExecutionStarter(new SFNClient({}), 'arn:aws:states:us-east-1:1:stateMachine:m');
     const now = () => new Date(Date.parse(finding.lastSeen) + 4000);
-    const first = await startResponse(eventOf(finding), { ...issued(finding), starter, now });
+    const received = new S3ReceivedFindings(new S3Client({}), 'records');
+    const first = await startResponse(eventOf(finding), { ...issued(finding), starter, now, received });
     expect(first).toMatchObject({ executionName: `f-${finding.id}`, duplicate: false });
     expect(first.kpis).toEqual([
       { name: KPI.findings, unit: 'Count', value: 1, dimension: { name: 'Kind', value: 'resource-access' } },
       { name: KPI.eventToFinding, unit: 'Milliseconds', value: 4000 },
     ]);
     const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
-    expect(input).toMatchObject({ mode: 'respond', finding: { id: finding.id } });
-    const second = await startResponse(eventOf(finding), { ...issued(finding), starter, now });
+    // Only the id and digest: execution input is readable with ReadOnlyAccess.
+    const digest = findingDigest(finding);
+    expect(input).toEqual({
+      mode: 'respond',
+      findingId: finding.id,
+      digest,
+      receivedAt: now().toISOString(),
+    });
+    expect(await received.get({ findingId: finding.id, digest })).toEqual(finding);
+    const second = await startResponse(eventOf(finding), { ...issued(finding), starter, now, received });
     expect(second.duplicate).toBe(true);
     expect(second.kpis.map((k) => k.name)).toEqual([KPI.duplicateFindings]);
   });

@@ -3,6 +3,7 @@ import {
   CloudTrailServiceException,
   LookupEventsCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -60,7 +61,7 @@ import {
   ThrottlingException as SsmThrottlingException,
 } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 
 /**
@@ -160,6 +161,20 @@ function sdkError(service: string, name: string, message = name, httpStatusCode 
   });
 }
 
+/** The state-table items the fakes keep (the rest is the registry and the finding records). */
+const isStateItem = (pk: string | undefined) =>
+  pk !== undefined && (pk.startsWith('incident') || pk.startsWith('budget#'));
+
+interface ConditionalPut {
+  Item: Record<string, unknown> & { pk: string; sk: string };
+  ConditionExpression?: string;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+function conditionFailed(): Error {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
 export class FakeAws {
   iam: IamWorld = { users: {}, roles: {} };
   secrets: Record<string, string> = {};
@@ -182,6 +197,8 @@ export class FakeAws {
   >[] = [];
   /** The planted users the registry lists (the ledger reads them from the state table). */
   plantedUsers: string[] = [];
+  /** Incident and budget items of the state table, by `pk/sk`. */
+  readonly table = new Map<string, Record<string, unknown>>();
   /** Findings a detector recorded before publishing them: `issued#<id>/<digest>`. */
   readonly issuedFindings = new Set<string>();
 
@@ -216,6 +233,7 @@ export class FakeAws {
   }
 
   install(): void {
+    this.table.clear();
     const iam = mockClient(IAMClient);
     const s3 = mockClient(S3Client);
     const sns = mockClient(SNSClient);
@@ -232,8 +250,28 @@ export class FakeAws {
       .callsFake((input: { Key?: { pk?: string; sk?: string } }) =>
         input.Key?.pk?.startsWith('issued#')
           ? { Item: this.issuedFindings.has(`${input.Key.pk}/${input.Key.sk}`) ? input.Key : undefined }
-          : { Item: this.registryItem() },
+          : isStateItem(input.Key?.pk)
+            ? { Item: this.table.get(`${input.Key?.pk}/${input.Key?.sk}`) }
+            : { Item: this.registryItem() },
       );
+    // Incidents and the automation budget: conditional writes, as the state table does them.
+    dynamo.on(PutCommand).callsFake((input: ConditionalPut) => {
+      if (!this.holds(input)) throw conditionFailed();
+      this.table.set(`${input.Item.pk}/${input.Item.sk}`, input.Item);
+      return {};
+    });
+    dynamo.on(TransactWriteCommand).callsFake((input: { TransactItems?: { Put?: ConditionalPut }[] }) => {
+      const puts = (input.TransactItems ?? []).flatMap((t) => (t.Put ? [t.Put] : []));
+      const reasons = puts.map((put) => ({ Code: this.holds(put) ? 'None' : 'ConditionalCheckFailed' }));
+      if (reasons.some((r) => r.Code !== 'None'))
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: reasons,
+        });
+      for (const put of puts) this.table.set(`${put.Item.pk}/${put.Item.sk}`, put.Item);
+      return {};
+    });
 
     const user = (name: string | undefined) => {
       const found = this.iam.users[name ?? ''];
@@ -558,9 +596,19 @@ export class FakeAws {
         },
       ),
     );
-    sts
-      .on(GetCallerIdentityCommand)
-      .callsFake(on('GetCallerIdentity', () => ({ Arn: this.caller, Account: '111122223333' })));
+    // Signed with a user's key: that user (the rotation's check of a new key); else the operator.
+    sts.on(GetCallerIdentityCommand).callsFake(async (input: unknown, getClient: () => STSClient) => {
+      // The operator's client resolves no credentials here (none in the test's environment).
+      const keyId = await getClient()
+        .config.credentials()
+        .then((c) => c.accessKeyId)
+        .catch(() => undefined);
+      const owner = Object.entries(this.iam.users).find(([, u]) => u.keys.some((k) => k.id === keyId))?.[0];
+      return on('GetCallerIdentity', () => ({
+        Arn: owner ? `arn:aws:iam::111122223333:user/${owner}` : this.caller,
+        Account: '111122223333',
+      }))(input);
+    });
     cloudtrail.on(LookupEventsCommand).callsFake(
       on('LookupEvents', () => ({
         Events: [
@@ -582,6 +630,31 @@ export class FakeAws {
 
   restore(): void {
     for (const mock of this.mocks.splice(0)) mock.restore();
+  }
+
+  /**
+   * The condition expressions the incident and budget stores write with, evaluated
+   * over the fake table (not a general DynamoDB expression evaluator).
+   */
+  private holds(put: ConditionalPut): boolean {
+    const stored = this.table.get(`${put.Item.pk}/${put.Item.sk}`);
+    const values = put.ExpressionAttributeValues ?? {};
+    switch (put.ConditionExpression) {
+      case undefined:
+        return true;
+      case 'attribute_not_exists(pk)':
+        return stored === undefined;
+      case 'version = :version':
+        return stored !== undefined && stored.version === values[':version'];
+      case 'attribute_not_exists(pk) OR incidentId = :id OR lastSeen < :since':
+        return (
+          stored === undefined ||
+          stored.incidentId === values[':id'] ||
+          String(stored.lastSeen) < String(values[':since'])
+        );
+      default:
+        throw new Error(`the fake table does not evaluate ${put.ConditionExpression}`);
+    }
   }
 
   private maybeFail(name: string): void {

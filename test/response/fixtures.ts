@@ -10,6 +10,9 @@ import {
   findingId,
   findingSchema,
 } from '../../layers/findings/finding';
+import { MemoryBudgetStore } from '../../layers/response/budget';
+import { MemoryIncidentStore } from '../../layers/response/incidents';
+import type { Approval } from '../../layers/response/state';
 import { TEST_ACCOUNT } from '../helpers/app';
 
 /**
@@ -88,5 +91,21 @@ export function eventOf(finding: Finding) {
     region: 'us-east-1',
     resources: [],
     detail: finding,
+  };
+}
+
+/** The ledger's incident ports in memory; escalations are collected. */
+export function incidentPorts() {
+  const escalated: { token: string; approval: Approval }[] = [];
+  return {
+    incidents: new MemoryIncidentStore(),
+    budget: new MemoryBudgetStore(),
+    escalation: {
+      approve: async (token: string, approval: Approval) => {
+        escalated.push({ token, approval });
+        return 'sent' as const;
+      },
+    },
+    escalated,
   };
 }

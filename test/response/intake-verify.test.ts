@@ -41,7 +41,7 @@ describe('intake verification', () => {
     const ports = issued(genuine);
     const result = await startResponse(eventOf(genuine), { ...ports, starter, now });
     expect(result.refused).toBeUndefined();
-    expect(starter.started.map((s) => s.input.finding.id)).toEqual([genuine.id]);
+    expect(starter.started.map((s) => s.input.findingId)).toEqual([genuine.id]);
     expect(ports.refusals.refusals).toEqual([]);
     expect(ports.sent).toEqual([]);
   });

@@ -1,19 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../layers/config/schema';
+import { findingDigest } from '../../layers/findings/records';
 import { type AuditRecord, MemoryAuditStore } from '../../layers/response/audit';
+import type { OrganizationLookup } from '../../layers/response/guardrails';
 import { KPI } from '../../layers/response/kpi';
 import { type LedgerInput, monotonicClock, runLedger } from '../../layers/response/ledger';
 import type { Message } from '../../layers/response/messages';
 import { finalisePlan, revokePolicyDocument } from '../../layers/response/plan';
-import { decide, responsePolicy } from '../../layers/response/policy';
+import { type Decision, decide, HELD_PRINCIPAL, responsePolicy } from '../../layers/response/policy';
+import { MemoryReceivedFindings } from '../../layers/response/received';
 import { planRevert, RevertError } from '../../layers/response/revert';
-import { findingFrom, USER_KEY, USER_NAME, userRecord } from './fixtures';
+import { findingFrom, incidentPorts, USER_KEY, USER_NAME, userRecord } from './fixtures';
 
 /** The ledger and the planning around it, without AWS: memory store, collecting notifier, fixed clock. */
 
 const ACCOUNT = '111122223333';
 const policy = responsePolicy(parseConfig({ dryRun: false }), { ownRoles: [], account: ACCOUNT });
 const finding = findingFrom(userRecord, { window: 'ledger' });
+/** What the execution carries of the finding. */
+const ref = { findingId: finding.id, digest: findingDigest(finding) };
 const EXECUTION = {
   arn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:m:f-${finding.id}`,
   startedAt: '2024-08-01T15:30:00.000Z',
@@ -29,6 +34,8 @@ const facts = {
 
 function setup() {
   const store = new MemoryAuditStore();
+  const findings = new MemoryReceivedFindings();
+  void findings.keep(finding, ref.digest);
   const messages: Message[] = [];
   let t = Date.parse('2024-08-01T15:30:00.000Z');
   const deps = {
@@ -40,10 +47,12 @@ function setup() {
       return new Date(t);
     },
     evidenceLocation: 's3://records',
+    findings,
+    ...incidentPorts(),
   };
   const call = (input: Omit<LedgerInput, 'execution'> & { execution?: LedgerInput['execution'] }) =>
     runLedger({ execution: EXECUTION, ...input }, deps);
-  return { store, messages, call };
+  return { store, messages, call, findings };
 }
 
 describe('ledger', () => {
@@ -52,7 +61,7 @@ describe('ledger', () => {
     const { result } = await call({
       op: 'decide',
       record: 'Decide',
-      state: { mode: 'respond', finding, done: {} },
+      state: { mode: 'respond', ...ref, done: {} },
     });
     expect(result).toMatchObject({ outcome: 'act', path: 'user-key' });
     expect(store.records[0]).toMatchObject({
@@ -66,7 +75,7 @@ describe('ledger', () => {
     const { store, call } = setup();
     const decision = decide(finding, policy);
     const plan = finalisePlan(decision, facts);
-    const state = { mode: 'respond' as const, finding, decision, evidence: { key: 'e', plan }, done: {} };
+    const state = { mode: 'respond' as const, ...ref, decision, evidence: { key: 'e', plan }, done: {} };
     await call({ op: 'before', record: 'BeforeDeactivateKey', step: 'deactivate-key', state });
     await call({ op: 'before', record: 'BeforeDeactivateKey', step: 'deactivate-key', state });
     expect(store.records).toHaveLength(1);
@@ -93,7 +102,7 @@ describe('ledger', () => {
     const plan = finalisePlan(decision, facts);
     const state = {
       mode: 'respond' as const,
-      finding,
+      ...ref,
       decision,
       evidence: { key: 'e', plan },
       receivedAt: '2024-08-01T15:29:00.000Z',
@@ -142,7 +151,7 @@ describe('ledger', () => {
       token: 'AAAA+token/with=chars',
       state: {
         mode: 'respond',
-        finding,
+        ...ref,
         decision,
         evidence: { key: 'evidence/x.json', plan: finalisePlan(decision, facts) },
         done: {},
@@ -160,9 +169,130 @@ describe('ledger', () => {
     const { call } = setup();
     await expect(
       call({ op: 'decide', record: 'Decide', state: { mode: 'respond', done: {} } }),
-    ).rejects.toThrow(/op decide needs the finding/);
+    ).rejects.toThrow(/op decide needs the finding's id and digest/);
+    await expect(
+      call({
+        op: 'decide',
+        record: 'Decide',
+        state: { mode: 'respond', findingId: finding.id, digest: '0'.repeat(64), done: {} },
+      }),
+    ).rejects.toThrow(/no finding kept under received\//);
     await expect(runLedger({ op: 'nope' }, { store: new MemoryAuditStore() } as never)).rejects.toThrow(
       /ledger input is malformed/,
+    );
+  });
+
+  it("keeps a reserved user's name out of the state, and in the records and mails", async () => {
+    const { store, messages, call, findings } = setup();
+    // The reserved (planted) user's own key, used: the actor names the reserved user.
+    const used = findingFrom(userRecord, { window: 'held', decoy: { kind: 'iam-user', name: USER_NAME } });
+    const usedRef = { findingId: used.id, digest: findingDigest(used) };
+    await findings.keep(used, usedRef.digest);
+    const decided = await call({
+      op: 'decide',
+      record: 'Decide',
+      state: { mode: 'respond', ...usedRef, done: {} },
+    });
+    const decision = decided.result as Decision;
+    expect(decision).toMatchObject({ path: 'refresh', principal: HELD_PRINCIPAL, target: null });
+    expect(JSON.stringify(decision)).not.toContain(USER_NAME);
+    expect(JSON.stringify(decision)).not.toContain(USER_KEY);
+    expect(store.records[0]?.principal).toBe(used.actor.arn);
+
+    await call({
+      op: 'contained',
+      record: 'Contained',
+      state: { mode: 'respond', ...usedRef, decision, done: {} },
+    });
+    expect(store.records[1]?.principal).toBe(used.actor.arn);
+    expect(messages[0]?.body).toContain(`Principal:  ${used.actor.arn}`);
+  });
+
+  it('a revert of a reserved-key response hands the state the held decision, and where the finding is', async () => {
+    const { store, call, findings } = setup();
+    const used = findingFrom(userRecord, {
+      window: 'held-revert',
+      decoy: { kind: 'iam-user', name: USER_NAME },
+    });
+    const usedRef = { findingId: used.id, digest: findingDigest(used) };
+    await findings.keep(used, usedRef.digest);
+    const execution = { ...EXECUTION, arn: `${EXECUTION.arn.replace(/f-[^:]+$/, '')}f-${used.id}` };
+    await call({
+      op: 'decide',
+      record: 'Decide',
+      state: { mode: 'respond', ...usedRef, done: {} },
+      execution,
+    });
+    const planned = await call({
+      op: 'plan-revert',
+      record: 'PlanRevert',
+      state: { mode: 'revert', revertOf: execution.arn, requestedBy: 'me', done: {} },
+      execution: { ...EXECUTION, arn: `${EXECUTION.arn}-revert` },
+    });
+    const result = planned.result as { decision: Decision; findingId: string; digest: string };
+    expect(result.decision.principal).toBe(HELD_PRINCIPAL);
+    expect(JSON.stringify(result)).not.toContain(USER_NAME);
+    expect(result).toMatchObject(usedRef);
+    expect(store.records.at(-1)?.principal).toBe(used.actor.arn);
+  });
+
+  it("organization mode: looks up the principal's OUs for gradual enablement; a failed lookup notifies", async () => {
+    const member = '444455556666';
+    const orgPolicy = responsePolicy(
+      parseConfig({
+        dryRun: false,
+        organization: {
+          securityAccount: ACCOUNT,
+          targets: { organizationalUnitIds: ['ou-ab12-enabled1'] },
+          automation: { organizationalUnitIds: ['ou-ab12-enabled1'] },
+        },
+      }),
+      { ownRoles: [], account: ACCOUNT },
+    );
+    const memberFinding = findingFrom(userRecord, { window: 'org' });
+    memberFinding.actor = {
+      ...memberFinding.actor,
+      arn: `arn:aws:iam::${member}:user/alice`,
+      account: member,
+    };
+    const memberRef = { findingId: memberFinding.id, digest: findingDigest(memberFinding) };
+    const findings = new MemoryReceivedFindings();
+    await findings.keep(memberFinding, memberRef.digest);
+    const run = (organization: OrganizationLookup) =>
+      runLedger(
+        {
+          op: 'decide',
+          record: 'Decide',
+          state: { mode: 'respond', ...memberRef, done: {} },
+          execution: EXECUTION,
+        },
+        {
+          store: new MemoryAuditStore(),
+          notifier: { publish: async () => undefined },
+          policy: orgPolicy,
+          now: () => new Date(),
+          evidenceLocation: 's3://records',
+          findings,
+          ...incidentPorts(),
+          organization,
+        },
+      );
+    const asked: string[] = [];
+    const outside = await run({
+      organizationalUnitsOf: async (account) => {
+        asked.push(account);
+        return ['ou-ab12-pilot000'];
+      },
+    });
+    expect(asked).toEqual([member]);
+    expect((outside.result as Decision).reason).toMatch(/not enabled for automatic action/);
+    const failed = await run({
+      organizationalUnitsOf: async () => {
+        throw Object.assign(new Error('rate exceeded'), { name: 'TooManyRequestsException' });
+      },
+    });
+    expect((failed.result as Decision).reason).toMatch(
+      /could not be read \(TooManyRequestsException: rate exceeded\)/,
     );
   });
 

@@ -1,4 +1,11 @@
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import * as iamSdk from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
@@ -14,16 +21,21 @@ import type { CfnResource, Stack } from 'aws-cdk-lib';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { vi } from 'vitest';
 import type { HoneytrailConfigInput } from '../../layers/config/schema';
-import { type FunctionBinding, LocalWorkflow as LocalStateMachine } from '../../layers/drill/local-workflow';
+import {
+  type FunctionBinding,
+  LocalWorkflow as LocalStateMachine,
+  type StateData,
+} from '../../layers/drill/local-workflow';
 import {
   type CfnTemplate,
   functionOf,
   type StackTemplate,
   stateMachineOf,
 } from '../../layers/drill/template';
-import { findingSchema } from '../../layers/findings/finding';
+import { type Finding, findingSchema } from '../../layers/findings/finding';
 import { findingDigest } from '../../layers/findings/records';
-import { executionName } from '../../layers/response/state';
+import { S3ReceivedFindings } from '../../layers/response/received';
+import { executionName, responseExecutionName } from '../../layers/response/state';
 import { synthApp, TEST_ACCOUNT } from '../helpers/app';
 import { FakeAws } from './fake-aws';
 
@@ -48,6 +60,8 @@ export interface RunResult {
   error?: string;
   cause?: string;
   states: string[];
+  /** The execution input and every state's input and output (what ReadOnlyAccess can read). */
+  data: StateData[];
 }
 
 interface Execution {
@@ -84,6 +98,8 @@ export class LocalWorkflow {
   /** Alarms the health check finds in ALARM. */
   alarming: string[] = [];
   refreshCalls = 0;
+  /** What the workflow sent the planter, in order. */
+  readonly refreshEvents: unknown[] = [];
   definition!: Json;
   template!: CfnTemplate;
   stateMachineArn!: string;
@@ -92,6 +108,8 @@ export class LocalWorkflow {
   private intake!: Handler;
   private sfnMock?: AwsClientStub<SFNClient>;
   private counter = 0;
+  /** A live run's state table (createStateTable). */
+  private stateTable?: string;
   private machine!: LocalStateMachine;
   private options: HarnessOptions = {};
   /** Milliseconds each Wait state takes (default 0); change per test, e.g. to keep GracePeriod waiting. */
@@ -137,6 +155,8 @@ export class LocalWorkflow {
       env.RESPONSE_POLICY = JSON.stringify({ ...policy, account: live.account });
       env.RECORDS_BUCKET = live.bucket;
       env.TOPIC_ARN = live.topicArn;
+      // The ledger keeps incidents and the automation budget in the state table: a table of the run's own.
+      env.STATE_TABLE = await this.createStateTable(`review-state-${Date.now().toString(36)}`);
     }
     Object.assign(process.env, env, {
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -173,6 +193,7 @@ export class LocalWorkflow {
         deployedFunction(stack.decoys.plantFunction).arn,
         asLambda(async (event) => {
           this.aws.calls.push('Refresh');
+          this.refreshEvents.push(event);
           const failure = this.aws.failures.Refresh;
           if (failure) throw Object.assign(new Error('refresh failed'), { name: failure.name });
           this.refreshCalls++;
@@ -197,11 +218,37 @@ export class LocalWorkflow {
         },
         answer: (token) => new Promise((resolve, reject) => this.approvals.set(token, { resolve, reject })),
       },
-      { validate: true, taskToken: tokenOf },
+      { validate: true, taskToken: tokenOf, keepStateData: true },
     );
   }
 
+  /** A table shaped as the state table (pk, sk), for a live run; deleted by dispose(). */
+  private async createStateTable(name: string): Promise<string> {
+    const dynamo = new DynamoDBClient({});
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client: dynamo, maxWaitTime: 120 }, { TableName: name });
+    this.stateTable = name;
+    return name;
+  }
+
   dispose(): void {
+    if (this.stateTable)
+      void new DynamoDBClient({})
+        .send(new DeleteTableCommand({ TableName: this.stateTable }))
+        .catch(() => undefined);
     this.aws.restore();
     this.sfnMock?.restore();
     for (const execution of this.executions.values()) execution.abort();
@@ -220,6 +267,22 @@ export class LocalWorkflow {
     if (finding.success && !options.forged)
       this.aws.issuedFindings.add(`issued#${finding.data.id}/${findingDigest(finding.data)}`);
     return (await this.intake(structuredClone(event))) as { executionArn?: string; duplicate: boolean };
+  }
+
+  /**
+   * Starts the response to a finding directly, as the intake would: the finding is
+   * kept in the records bucket where the ledger reads it, and the execution's input
+   * is its id and digest only.
+   */
+  async startFinding(finding: Finding): Promise<string> {
+    const digest = findingDigest(finding);
+    await new S3ReceivedFindings(new S3Client({}), this.bucket).keep(finding, digest);
+    return this.startLocal(responseExecutionName(finding.id), {
+      mode: 'respond',
+      findingId: finding.id,
+      digest,
+      receivedAt: new Date().toISOString(),
+    });
   }
 
   /** Starts an execution directly (what StartExecution does), e.g. without a mocked Step Functions. */
@@ -324,14 +387,15 @@ export class LocalWorkflow {
         }
       },
       done: running.result.then((result): RunResult => {
+        const data = result.data ?? [];
         if (result.status === 'ABORTED' || record.status === 'ABORTED')
-          return { status: 'ABORTED', states: result.states };
+          return { status: 'ABORTED', states: result.states, data };
         record.status = result.status;
         if (result.status === 'SUCCEEDED')
-          return { status: 'SUCCEEDED', output: result.output, states: result.states };
+          return { status: 'SUCCEEDED', output: result.output, states: result.states, data };
         // A Fail state's error and cause (or an uncaught task error).
         const inner = result.error?.cause ?? result.error;
-        return { status: 'FAILED', error: inner?.name, cause: inner?.message, states: result.states };
+        return { status: 'FAILED', error: inner?.name, cause: inner?.message, states: result.states, data };
       }),
     };
     this.executions.set(arn, record);

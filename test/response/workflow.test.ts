@@ -23,11 +23,16 @@ const aslValidator = require('asl-validator') as (
 
 const QUARANTINE = `arn:aws:iam::aws:policy/${QUARANTINE_POLICY_NAME}`;
 const PROTECTED_USER = 'breakglass-admin';
+const PLANTED_USER = 'ci-payments-deploy';
+const PLANTED_ARN = `arn:aws:iam::111122223333:user/${PLANTED_USER}`;
+const PLANTED_KEY = 'AKIAPLANTED000000001';
 let window = 0;
 /** A fresh finding id each time: executions are named after it. */
 const nextWindow = () => `w${++window}`;
 
 function resetWorld(aws: FakeAws) {
+  // Each test is a world of its own: no incident of an earlier test is open.
+  aws.table.clear();
   aws.iam = {
     users: {
       [USER_NAME]: {
@@ -252,6 +257,38 @@ describe('response paths', () => {
     );
   });
 
+  it('one incident: a later finding that calls for action escalates the waiting approval, no second response', async () => {
+    const waiting = userFinding({ kind: 'anomaly' });
+    const first = await local.deliver(eventOf(waiting));
+    await local.awaitingApproval(first.executionArn ?? '');
+    // The same user touches a resource: the incident now calls for action (resource-access high: auto).
+    const second = await respond(local, userFinding());
+    expect(second.result.status).toBe('SUCCEEDED');
+    const result = await local.settled(first.executionArn ?? '');
+    expect(result.status).toBe('SUCCEEDED');
+    // The waiting response went on: approved by the escalation, contained, rotated (its new key checked).
+    expect(events(await auditOf(local, waiting.id))).toEqual(
+      expect.arrayContaining(['approval-granted', 'after:deactivate-key', 'after:rotate-key', 'complete']),
+    );
+    const decisions = [
+      ...(await auditOf(local, waiting.id)),
+      ...(await auditOf(local, second.finding.id)),
+    ].filter((r) => r.event === 'decision');
+    expect(decisions.map((r) => [r.outcome, r.detail.role])).toEqual([
+      ['approve', 'respond'],
+      ['notify', 'escalate'],
+    ]);
+    expect(decisions[1]?.incidentId).toBe(decisions[0]?.incidentId);
+    expect(decisions[1]?.reason).toMatch(/escalated response f-\S+ from approval to action/);
+    const granted = (await auditOf(local, waiting.id)).find((r) => r.event === 'approval-granted');
+    expect(granted).toMatchObject({
+      decidedBy: 'policy',
+      reason: expect.stringMatching(/^incident \S+ .*escalated by finding/),
+    });
+    // Deactivated once, by the first response.
+    expect(local.aws.calls.filter((c) => c === 'UpdateAccessKey')).toHaveLength(1);
+  });
+
   it('approval denied: `honeytrail deny --false-positive` means no action, labelled', async () => {
     const before = local.aws.snapshot();
     const finding = userFinding({ kind: 'anomaly' });
@@ -331,6 +368,18 @@ describe('response paths', () => {
     expect(local.aws.published.at(-1)?.subject).toBe('Credentials replaced after use of a retired key');
   });
 
+  it('sends the planter a refresh for this response, named after the execution', async () => {
+    const finding = userFinding({ decoy: { kind: 'iam-access-key', name: 'ci-payments-deploy/access-key' } });
+    finding.actor = { ...finding.actor, arn: PLANTED_ARN, accessKeyId: PLANTED_KEY };
+    const { executionArn, result } = await respond(local, finding);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(local.refreshEvents.at(-1)).toEqual({
+      action: 'refresh',
+      reason: 'response',
+      id: executionArn.split(':').pop(),
+    });
+  });
+
   it('an anomaly about the planted user (no decoy ref): the registry says it is planted, so it is replaced', async () => {
     const before = local.aws.snapshot();
     // An anomaly names no decoy: only the registry can say the user is planted.
@@ -381,6 +430,74 @@ describe('response paths', () => {
   });
 });
 
+/**
+ * What ReadOnlyAccess reads of an execution (states:DescribeExecution,
+ * GetExecutionHistory): its input, every state's input and output, every task's
+ * parameters and result. None of it may name what was used: the finding's
+ * resource, its title, or a reserved user's name and key.
+ */
+describe('execution data names nothing that was used', () => {
+  const DECOY_PARAMETER = '/prod/payments/db-password';
+  const names = [PLANTED_USER, PLANTED_KEY, DECOY_PARAMETER, 'ci-payments-deploy/access-key'];
+  const named = (data: unknown[]) => {
+    const text = JSON.stringify(data);
+    return names.filter((name) => text.includes(name));
+  };
+
+  it('a real user reading a reserved parameter: acted on, the parameter named nowhere', async () => {
+    const finding = userFinding({ decoy: { kind: 'ssm-parameter', name: DECOY_PARAMETER } });
+    finding.title = `GetParameter of ${DECOY_PARAMETER} by ${finding.actor.arn}`;
+    const { result } = await respond(local, finding);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toContain('DeactivateKeyCall');
+    expect(result.data.length).toBeGreaterThan(20);
+    expect(result.data[0]).toMatchObject({ state: '(execution)', kind: 'input' });
+    expect(Object.keys(result.data[0]?.value as object).sort()).toEqual([
+      'digest',
+      'findingId',
+      'mode',
+      'receivedAt',
+    ]);
+    expect(named(result.data)).toEqual([]);
+    expect(JSON.stringify(result.data)).not.toContain(finding.title);
+  });
+
+  it('the reserved key itself: replaced, its user and key named nowhere (the records and the mail name them)', async () => {
+    const finding = userFinding({ decoy: { kind: 'iam-access-key', name: 'ci-payments-deploy/access-key' } });
+    finding.actor = { ...finding.actor, arn: PLANTED_ARN, accessKeyId: PLANTED_KEY };
+    finding.title = `Reserved access key used by ${PLANTED_ARN}`;
+    const { result } = await respond(local, finding);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.states).toContain('RefreshCredentials');
+    expect(named(result.data)).toEqual([]);
+    const [decision] = await auditOf(local, finding.id);
+    expect(decision?.principal).toBe(PLANTED_ARN);
+    expect(local.aws.published.at(-1)?.message).toContain(`Principal:  ${PLANTED_ARN}`);
+  });
+
+  it('started directly (as the live suite does): the finding kept, the input its id and digest', async () => {
+    const finding = userFinding({ decoy: { kind: 'ssm-parameter', name: DECOY_PARAMETER } });
+    const result = await local.settled(await local.startFinding(finding));
+    expect(result.status).toBe('SUCCEEDED');
+    expect(named(result.data)).toEqual([]);
+  });
+
+  it('the reserved user only reported (no rule acts): its name stays out of the state too', async () => {
+    const { resource: _decoy, ...finding } = userFinding({ kind: 'anomaly', severity: 'low' });
+    finding.actor = { ...finding.actor, arn: PLANTED_ARN, accessKeyId: PLANTED_KEY };
+    local.aws.plantedUsers = [PLANTED_USER];
+    try {
+      const { result } = await respond(local, finding);
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.states).toContain('NotifyOnly');
+      expect(named(result.data)).toEqual([]);
+      expect(local.aws.published.at(-1)?.message).toContain(`Principal:  ${PLANTED_ARN}`);
+    } finally {
+      local.aws.plantedUsers = [];
+    }
+  });
+});
+
 describe('each AWS call failing in turn leaves no half state', () => {
   /**
    * The principal is either as before, or deliberately contained: the key
@@ -417,9 +534,10 @@ describe('each AWS call failing in turn leaves no half state', () => {
     ['CreateAccessKey', 'LimitExceededException', 0, 'contained'],
     ['CreateSecret', 'AccessDeniedException', 0, 'contained'],
     ['DeleteAccessKey', 'ServiceFailureException', 0, 'contained, rotated, old key kept'],
-    ['PutObject', 'ServiceUnavailable', 0, 'as before'],
-    // The records: decision, evidence, plan, before deactivation; the "after" record fails.
-    ['PutObject', 'InternalError', 4, 'as before'],
+    // The intake's copy of the finding is written; the decision record fails.
+    ['PutObject', 'ServiceUnavailable', 1, 'as before'],
+    // The finding, the records: decision, evidence, plan, before deactivation; the "after" record fails.
+    ['PutObject', 'InternalError', 5, 'as before'],
     ['Publish', 'AuthorizationError', 0, 'contained and rotated'],
   ];
 
@@ -434,6 +552,15 @@ describe('each AWS call failing in turn leaves no half state', () => {
       if (recorded.includes('plan')) expect(recorded).toContain('rolled-back');
       expect(result.status).toBe('FAILED');
     }
+  });
+
+  it('the intake cannot keep the finding: it raises and starts nothing (EventBridge retries, then the queue)', async () => {
+    const before = local.aws.snapshot();
+    const executions = local.executions.size;
+    local.aws.failures.PutObject = { name: 'ServiceUnavailable', times: 1 };
+    await expect(local.deliver(eventOf(userFinding()))).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+    expect(local.executions.size).toBe(executions);
+    expect(local.aws.snapshot()).toEqual(before);
   });
 
   it('a new key whose storing failed is deleted even when the first delete fails too', async () => {

@@ -276,4 +276,31 @@ describe('DynamoWindowStore', () => {
     dynamo.on(GetCommand).resolves({});
     expect(await store.load('AKIAA', 0)).toBeUndefined();
   });
+
+  it("keeps the window's calls and the severity last reported, the calls as one JSON attribute", async () => {
+    dynamo.on(PutCommand).resolves({});
+    const traces = [
+      {
+        id: 'e1',
+        time: 1,
+        service: 'iam',
+        eventName: 'ListUsers',
+        errorCode: 'AccessDenied',
+        sourceIp: '203.0.113.7',
+      },
+    ];
+    await store.save(
+      { window: window!, sources: ['k#'], traces, reportedAt: 'r', reportedSeverity: 'high', version: 2 },
+      1,
+      0,
+    );
+    const item = dynamo.commandCalls(PutCommand)[0]!.args[0].input.Item!;
+    expect(typeof item.calls).toBe('string');
+    expect(item.reportedSeverity).toBe('high');
+    dynamo.on(GetCommand).resolves({ Item: item });
+    expect(await store.load('AKIAA', window!.windowStart)).toMatchObject({
+      traces,
+      reportedSeverity: 'high',
+    });
+  });
 });

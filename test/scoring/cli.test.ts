@@ -115,6 +115,42 @@ describe('honeytrail train / score / label', () => {
     expect(withPrecision.out).toMatch(/Precision by label: 50\.0% \(1 true positive, 1 false positive/);
   });
 
+  it('train --labels counts the labels and stores their classifier; score says what it did', async () => {
+    const labels = join(dir, 'labels.json');
+    const taught = join(dir, 'taught.json');
+    const trained = await run(
+      'train',
+      historyGz,
+      historyLines,
+      toScore,
+      '--out',
+      taught,
+      '--labels',
+      labels,
+      '--json',
+      '--no-progress',
+    );
+    expect(trained.code).toBe(0);
+    expect(JSON.parse(trained.out)).toMatchObject({
+      labels: { attack: 1, benign: 1, unmatched: 0, classifier: true },
+    });
+    expect(trained.err).toMatch(/Labels: 1 window\(s\) labelled true positive, 1 false positive/);
+
+    const scored = await run('score', toScore, '--model', taught, '--json', '--no-progress');
+    expect(scored.code).toBe(0);
+    const document = JSON.parse(scored.out) as { classifier: unknown; suppressed: unknown[] };
+    // Two labels are too few for the classifier to suppress anything (five of each kind are needed).
+    expect(document).toMatchObject({ classifier: { examples: { attack: 1, benign: 1 } }, suppressed: [] });
+
+    const text = await run('score', toScore, '--model', taught, '--top', '3', '--no-progress');
+    expect(text.out).toMatch(
+      /the classifier from labels \(1 true-positive, 1 false-positive windows\) suppressed 0/,
+    );
+    expect(text.out).toMatch(/^Findings:$/m);
+    expect(text.out).toMatch(/norm/);
+    expect(text.out).not.toMatch(/\(norm [-\d.]+\)/);
+  });
+
   it('label --print-event prints the "Finding Labelled" entry for the central bus', async () => {
     const { code, out } = await run(
       'label',

@@ -118,7 +118,9 @@ describe('the HTML report', () => {
   it('charts the score distribution with the threshold, and the reasons of the top windows', () => {
     expect(html).toContain('aria-label="score histogram"');
     expect(html).toContain(`threshold ${model.threshold.toFixed(3)}`);
-    expect(html.match(/aria-label="feature deviations"/g)).toHaveLength(5);
+    // One card per top window, each listing only the features that moved its score.
+    expect(html.match(/<div class="card/g)).toHaveLength(5);
+    expect(html).toMatch(/class="reasons"|comes from the combination/);
     expect(html).toContain('Precision by label');
     expect(html).toContain('class="tag tp"');
   });

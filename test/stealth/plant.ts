@@ -8,7 +8,7 @@ import { MemoryAccount } from '../../layers/decoys/memory';
 import { Planter } from '../../layers/decoys/planter';
 import type { PlanterLog } from '../../layers/decoys/ports';
 import { decodeSpec } from '../../layers/decoys/spec';
-import { objectEventSelectors } from '../../layers/detection/trail-selectors';
+import { loggedBucketSelectors } from '../../layers/detection/trail-selectors';
 import { collectStrings } from '../../layers/stealth/tells';
 import { makePlanterDeps } from '../decoys/fixtures';
 import { namesOfPlan } from './audit';
@@ -99,7 +99,7 @@ export async function plantInMemory(target: PlantTarget, refreshes = 3): Promise
         },
         arn: trailArn,
         trailBucket: `${target.stackName}-trail-logs-${target.account}`,
-        selectors: (input) => objectEventSelectors(input),
+        selectors: (input) => loggedBucketSelectors(input),
       },
     });
 
