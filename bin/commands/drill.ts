@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { DrillIncident } from '../../layers/drill/runner';
 import type { StackTemplate } from '../../layers/drill/template';
 
 interface DrillOptions {
@@ -118,7 +119,20 @@ export function registerDrill(program: Command, hooks: DrillHooks = {}): void {
       });
       writeFileSync(reportPath, renderReport(result));
       out.text(renderText(result, options.report));
+      out.text(incidentLines(result.incidents));
       if (options.json) out.json(result.kpis);
       if (!result.kpis.passed) throw new Error(`drill failed: ${result.failures.join('; ')}`);
     });
+}
+
+/** The incidents the response opened: one per actor, with the kill-chain stages its calls reached. */
+export function incidentLines(incidents: readonly DrillIncident[]): string {
+  if (incidents.length === 0) return '\nIncidents: none\n';
+  const lines = incidents.map(
+    (incident) =>
+      `  ${incident.id.slice(0, 12)}  ${incident.severity.padEnd(8)} ${incident.findings} finding(s), opened ${incident.openedAt}\n` +
+      `    stages      ${incident.stages.length > 0 ? incident.stages.join(' > ') : '(none)'}\n` +
+      `    principals  ${incident.principals.join(', ')}\n`,
+  );
+  return `\nIncidents (${incidents.length}):\n${lines.join('')}`;
 }

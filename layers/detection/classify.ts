@@ -11,6 +11,8 @@ import {
   CLOUDFORMATION_SERVICE,
   KEY_WRITES,
   OBJECT_CALLS,
+  PARAMETER_ENCRYPTIONS,
+  PARAMETER_LOOKUPS,
   PARAMETER_PATH_READS,
   PARAMETER_READS,
   PARAMETER_WRITES,
@@ -64,6 +66,8 @@ export interface Touch {
   errorCode?: string;
   /** Other decoys the same call named (GetParameters of two, a path read returning four). */
   alsoMatched?: DecoyRef[];
+  /** For a call signed by the registered key: what it tried to reach, as the request named it. */
+  target?: string;
 }
 
 export type IgnoreReason = 'trusted-principal' | 'deployer' | 'aws-service' | 'unmatched';
@@ -113,7 +117,10 @@ export function classifyRecord(
     (identity?.accessKeyId ? index.keyById.get(identity.accessKeyId) : undefined) ??
     (identity?.arn ? index.keyByUserArn.get(identity.arn) : undefined) ??
     (userByName ? index.keyByUserArn.get(userByName.arn) : undefined);
-  if (signingKey) return { matches: [touchOf(record, 'key-use', refOf(signingKey))] };
+  if (signingKey) {
+    const target = callTargetOf(record);
+    return { matches: [{ ...touchOf(record, 'key-use', refOf(signingKey)), ...(target ? { target } : {}) }] };
+  }
 
   // 2. The platform's own calls and AWS services acting on their own.
   const issuer = identity?.sessionContext?.sessionIssuer?.arn;
@@ -169,14 +176,28 @@ export function classifyRecord(
         if (decoy) add(category, refOf(decoy));
       }
       if (PARAMETER_PATH_READS.includes(name)) {
+        // The response is not logged: the requested path and recursion say what it returned.
+        const pathCategory =
+          params.withDecryption === true ? 'parameter-path-decrypt' : 'parameter-path-read';
         for (const decoy of index.parametersUnder(params.path, params.recursive === true)) {
-          add('parameter-path-read', refOf(decoy));
+          add(pathCategory, refOf(decoy));
+        }
+      }
+      if (PARAMETER_LOOKUPS.includes(name)) {
+        for (const value of nameFilterValues(params)) {
+          const decoy = index.parameter(value);
+          if (decoy) add('parameter-lookup', refOf(decoy));
         }
       }
       break;
     }
     case 'kms.amazonaws.com': {
-      if (name === 'Decrypt') {
+      if (PARAMETER_ENCRYPTIONS.includes(name)) {
+        // A new value encrypted for the parameter: someone other than the planter wrote it.
+        const arn = (params.encryptionContext as Params | undefined)?.PARAMETER_ARN;
+        const decoy = typeof arn === 'string' ? index.parametersByArn.get(arn) : undefined;
+        if (decoy) add('resource-change', refOf(decoy));
+      } else if (name === 'Decrypt') {
         const context = params.encryptionContext as Params | undefined;
         const arn = context?.PARAMETER_ARN;
         const decoy = typeof arn === 'string' ? index.parametersByArn.get(arn) : undefined;
@@ -246,6 +267,75 @@ export function classifyRecord(
   );
   const others = all.filter((t) => t !== primary).map((t) => t.resource);
   return { matches: [others.length > 0 ? { ...primary, alsoMatched: others } : primary] };
+}
+
+/** The values of DescribeParameters' name filters (`parameterFilters`, or the older `filters`). */
+function nameFilterValues(params: Params): unknown[] {
+  const values: unknown[] = [];
+  for (const filters of [params.parameterFilters, params.filters]) {
+    if (!Array.isArray(filters)) continue;
+    for (const filter of filters as unknown[]) {
+      if (typeof filter !== 'object' || filter === null) continue;
+      const { key, values: named } = filter as Params;
+      if (key === 'Name' && Array.isArray(named)) values.push(...named);
+    }
+  }
+  return values;
+}
+
+/**
+ * Request fields that name what a call is aimed at, most specific first. Hand-picked,
+ * not exhaustive: AWS has no common field for "the resource" across services, and a
+ * call none of them fits falls back to the resources CloudTrail resolved.
+ */
+const TARGET_FIELDS = [
+  'secretId',
+  'name',
+  'names',
+  'path',
+  'userName',
+  'roleName',
+  'groupName',
+  'policyArn',
+  'functionName',
+  'keyId',
+  'trailName',
+  'tableName',
+  'queueUrl',
+  'topicArn',
+  'stackName',
+  'roleArn',
+  'resourceArn',
+  'instanceId',
+  'bucketName',
+] as const;
+const MAX_TARGET_LENGTH = 200;
+
+/** What a call is aimed at, in the request's own words: `bucket/key`, a name, an ARN, or undefined. */
+export function callTargetOf(record: CloudTrailRecord): string | undefined {
+  const params: Params = record.requestParameters ?? {};
+  const text = (value: unknown): string | undefined => {
+    if (typeof value === 'string' && value.length > 0) return value;
+    if (Array.isArray(value)) {
+      const strings = value.filter((v): v is string => typeof v === 'string' && v.length > 0);
+      if (strings.length > 0)
+        return strings.length > 1 ? `${strings[0]} and ${strings.length - 1} more` : strings[0];
+    }
+    return undefined;
+  };
+  let target: string | undefined;
+  if (typeof params.bucketName === 'string' && typeof params.key === 'string') {
+    target = `${params.bucketName}/${params.key}`;
+  }
+  for (const field of TARGET_FIELDS) {
+    if (target) break;
+    target = text(params[field]);
+  }
+  if (!target) {
+    const resource = (record.resources ?? [])[0];
+    target = text(resource?.ARN ?? (resource as { arn?: unknown } | undefined)?.arn);
+  }
+  return target && target.length > MAX_TARGET_LENGTH ? `${target.slice(0, MAX_TARGET_LENGTH - 1)}…` : target;
 }
 
 function sameAccountUser(

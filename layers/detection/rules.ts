@@ -9,6 +9,8 @@ import {
   CLOUDTRAIL_DETAIL_TYPES,
   KEY_WRITES,
   OBJECT_CALLS,
+  PARAMETER_ENCRYPTIONS,
+  PARAMETER_LOOKUPS,
   PARAMETER_PATH_READS,
   PARAMETER_READS,
   PARAMETER_WRITES,
@@ -188,6 +190,13 @@ export function buildDetectionRules(
           $or: [
             { eventName: [...PARAMETER_READS, ...PARAMETER_PATH_READS, ...PARAMETER_WRITES] },
             ...anyFieldPresent(PARAMETER_FIELDS),
+            // A lookup filtered by name; an unfiltered listing is inventory and stays out.
+            {
+              eventName: PARAMETER_LOOKUPS,
+              requestParameters: {
+                $or: [{ parameterFilters: { key: ['Name'] } }, { filters: { key: ['Name'] } }],
+              },
+            },
           ],
         },
         trusted,
@@ -206,7 +215,7 @@ export function buildDetectionRules(
       keysPattern(
         [
           {
-            eventName: ['Decrypt'],
+            eventName: ['Decrypt', ...PARAMETER_ENCRYPTIONS],
             requestParameters: { encryptionContext: { PARAMETER_ARN: [{ exists: true }] } },
           },
           { eventName: KEY_WRITES },
@@ -240,7 +249,7 @@ export function buildDetectionRules(
       part.length > 0
         ? [
             {
-              eventName: ['Decrypt'],
+              eventName: ['Decrypt', ...PARAMETER_ENCRYPTIONS],
               requestParameters: { encryptionContext: { PARAMETER_ARN: part.map((p) => p.arn) } },
             },
           ]
@@ -485,10 +494,14 @@ export function ancestorPaths(names: readonly string[]): string[] {
 function namedParameterFields(parameters: readonly KnownDecoy[]): Record<string, unknown> {
   const values = parameterNameValues(parameters);
   // Tagging calls name the parameter plainly (resourceId), never by ARN or version.
+  const plainNames = parameters.map((p) => p.name);
   const alternatives: Record<string, unknown>[] = [
     { name: values },
     { names: values },
-    { resourceId: parameters.map((p) => p.name) },
+    { resourceId: plainNames },
+    // DescribeParameters filtered by name (the classifier checks the filter's key).
+    { parameterFilters: { values: plainNames } },
+    { filters: { values: plainNames } },
   ];
   const paths = ancestorPaths(parameters.map((p) => p.name));
   if (paths.length > 0) alternatives.push({ path: paths });

@@ -29,6 +29,21 @@ export const touchCategories = {
     kind: 'resource-access',
     label: 'path read returning a registered parameter',
   },
+  /**
+   * A path read with decryption (`withDecryption: true`) whose path covers the decoy: its
+   * value left SSM in clear, as with GetParameter. CloudTrail logs no response elements for
+   * GetParametersByPath, so the match is on the requested path and recursion.
+   */
+  'parameter-path-decrypt': {
+    severity: 'high',
+    kind: 'resource-access',
+    label: 'path read with decryption returning a registered parameter',
+  },
+  /**
+   * DescribeParameters filtered on the decoy's name: metadata only (no value), but aimed at
+   * this one parameter. A listing without that filter is not a touch.
+   */
+  'parameter-lookup': { severity: 'low', kind: 'resource-access', label: 'lookup of a registered parameter' },
   /** GetSecretValue, BatchGetSecretValue naming it: the value left Secrets Manager. */
   'secret-read': { severity: 'high', kind: 'resource-access', label: 'read of a registered secret' },
   /** KMS Decrypt with the secret's ARN in the encryption context. */

@@ -260,7 +260,10 @@ export function findingOf(window: TouchWindow, touch: Touch): Finding {
 
 function titleOf(touch: Touch): string {
   const call = `${touch.eventSource.split('.')[0]}:${touch.eventName}`;
-  if (touch.category === 'key-use') return `Reserved access key used (${call}) by ${touch.actor.arn}`;
+  if (touch.category === 'key-use') {
+    const target = touch.target ? ` on ${touch.target}` : '';
+    return `Reserved access key used (${call}${target}) by ${touch.actor.arn}`;
+  }
   if (touch.category === 'trail-tamper')
     return `Trail ${touch.resource.name} tampered with (${call}) by ${touch.actor.arn}`;
   if (touch.category === 'rule-tamper') {

@@ -11,6 +11,11 @@ export const CLOUDTRAIL_DETAIL_TYPES = ['AWS API Call via CloudTrail', 'AWS Cons
 export const PARAMETER_READS = ['GetParameter', 'GetParameters', 'GetParameterHistory'];
 /** Reads of every parameter below a path: a decoy is in the answer when it sits under the path. */
 export const PARAMETER_PATH_READS = ['GetParametersByPath'];
+/**
+ * Metadata reads: a decoy is looked up when a filter names it (ParameterFilters or the
+ * older Filters, key `Name`). Listing without a name filter is what inventory does.
+ */
+export const PARAMETER_LOOKUPS = ['DescribeParameters'];
 /** Changes to a parameter: only the planter may make them. */
 export const PARAMETER_WRITES = [
   'PutParameter',
@@ -22,6 +27,12 @@ export const PARAMETER_WRITES = [
   'RemoveTagsFromResource',
 ];
 
+/**
+ * KMS calls SSM makes to store a SecureString value (Encrypt for standard parameters,
+ * GenerateDataKey for advanced ones), with the parameter's ARN in the encryption context:
+ * made on behalf of whoever writes the parameter, so a write to it.
+ */
+export const PARAMETER_ENCRYPTIONS = ['Encrypt', 'GenerateDataKey'];
 /** KMS calls that change or retire the parameters' key. */
 export const KEY_WRITES = [
   'ScheduleKeyDeletion',

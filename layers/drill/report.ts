@@ -509,42 +509,59 @@ function incidentsSection(result: DrillResult, shortIds: Map<string, string>): s
   const incidents = incidentsByPrincipal(result);
   if (incidents.length === 0) return '<p>No findings.</p>';
   const multiDay = spansDays(result.playStart, result.playEnd);
-  return incidents
-    .map((incident) => {
-      const kinds = new Map<string, number>();
-      for (const report of incident.findings)
-        kinds.set(report.finding.kind, (kinds.get(report.finding.kind) ?? 0) + 1);
-      const ids = (list: readonly string[]) =>
-        list.map((id) => `<code>${esc(shortIds.get(id) ?? id)}</code>`).join(' ');
-      const responses = incident.responses
-        .map(
-          (r) =>
-            `<li><b>${esc(r.outcome)}</b> after ${ids(r.findingIds)}${
-              r.plan
-                ? `: ${
-                    r.plan.startsWith('planned ')
-                      ? `<ul>${r.plan
-                          .slice(8)
-                          .split('; ')
-                          .map((c) => `<li>${esc(c)}</li>`)
-                          .join('')}</ul>`
-                      : esc(r.plan)
-                  }`
-                : ''
-            }${r.executed.length ? `<br>executed: ${esc(r.executed.join(', '))}` : ''}${r.failed ? `<br><span class="miss">failed: ${esc(r.failed)}</span>` : ''}</li>`,
-        )
-        .join('');
-      return `<div class="incident${incident.attacker ? ' attacker' : ''}"><h3>${esc(principalName(incident.principal))}${
-        incident.attacker ? ' <span class="tag">attack</span>' : ' <span class="tag benign">benign</span>'
-      }</h3><div class="hint">${esc(incident.principal)} · ${incident.findings.length} finding${incident.findings.length === 1 ? '' : 's'} (${esc(
-        [...kinds].map(([kind, n]) => `${n} ${kind}`).join(', '),
-      )}) from ${stamp(incident.first, multiDay)} to ${stamp(incident.last, multiDay)}${
-        incident.duplicates
-          ? ` · ${incident.duplicates} duplicate${incident.duplicates === 1 ? '' : 's'} (response already started)`
-          : ''
-      }</div><ul>${responses || '<li>no response</li>'}</ul></div>`;
-    })
+  return (
+    incidentTable(result) +
+    incidents
+      .map((incident) => {
+        const kinds = new Map<string, number>();
+        for (const report of incident.findings)
+          kinds.set(report.finding.kind, (kinds.get(report.finding.kind) ?? 0) + 1);
+        const ids = (list: readonly string[]) =>
+          list.map((id) => `<code>${esc(shortIds.get(id) ?? id)}</code>`).join(' ');
+        const responses = incident.responses
+          .map(
+            (r) =>
+              `<li><b>${esc(r.outcome)}</b> after ${ids(r.findingIds)}${
+                r.plan
+                  ? `: ${
+                      r.plan.startsWith('planned ')
+                        ? `<ul>${r.plan
+                            .slice(8)
+                            .split('; ')
+                            .map((c) => `<li>${esc(c)}</li>`)
+                            .join('')}</ul>`
+                        : esc(r.plan)
+                    }`
+                  : ''
+              }${r.executed.length ? `<br>executed: ${esc(r.executed.join(', '))}` : ''}${r.failed ? `<br><span class="miss">failed: ${esc(r.failed)}</span>` : ''}</li>`,
+          )
+          .join('');
+        return `<div class="incident${incident.attacker ? ' attacker' : ''}"><h3>${esc(principalName(incident.principal))}${
+          incident.attacker ? ' <span class="tag">attack</span>' : ' <span class="tag benign">benign</span>'
+        }</h3><div class="hint">${esc(incident.principal)} · ${incident.findings.length} finding${incident.findings.length === 1 ? '' : 's'} (${esc(
+          [...kinds].map(([kind, n]) => `${n} ${kind}`).join(', '),
+        )}) from ${stamp(incident.first, multiDay)} to ${stamp(incident.last, multiDay)}${
+          incident.duplicates
+            ? ` · ${incident.duplicates} duplicate${incident.duplicates === 1 ? '' : 's'} (response already started)`
+            : ''
+        }</div><ul>${responses || '<li>no response</li>'}</ul></div>`;
+      })
+      .join('')
+  );
+}
+
+/** The response's incidents (findings of one actor): severity, kill-chain stages, principals. */
+function incidentTable(result: DrillResult): string {
+  // Saved results from before incidents were kept have none.
+  const incidents = result.incidents ?? [];
+  if (incidents.length === 0) return '';
+  const rows = incidents
+    .map(
+      (incident) =>
+        `<tr><td style="color:${SEVERITY_COLOR[incident.severity] ?? 'inherit'}">${esc(incident.severity)}</td><td>${esc(incident.stages.join(' → ') || '–')}</td><td>${esc(incident.principals.map(principalName).join(', '))}</td><td>${incident.findings}</td></tr>`,
+    )
     .join('');
+  return `<table class="incidents"><tr><th>severity</th><th>kill-chain stages</th><th>principals</th><th>findings</th></tr>${rows}</table>`;
 }
 
 function deploymentSection(result: DrillResult): string {

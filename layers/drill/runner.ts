@@ -12,7 +12,7 @@ import { MemoryReceivedFindings } from '../response/received';
 import { MemoryRefusalLog } from '../response/refusals';
 import { type ExecutionStarter, type IntakeDeps, startResponse } from '../response/start';
 import type { RespondInput } from '../response/state';
-import { anomalyFindings } from '../scoring/findings';
+import { type DeliveredFinding, scoreAsDelivered } from '../scoring/as-delivered';
 import type { ActivityModel } from '../scoring/model';
 import { scoreWindows } from '../scoring/score';
 import { trainModel } from '../scoring/train';
@@ -421,20 +421,64 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const hours = new Map<number, HourSummary & { names: Set<string> }>();
   let routed = 0;
 
+  const toEventBridge = parseDuration(scenario.delivery.toEventBridge) ?? 60_000;
+  const toLogFiles = parseDuration(scenario.delivery.logFiles) ?? 300_000;
+
+  // Anomaly findings come as the scoring function raises them: per delivered log file,
+  // with verdicts, de-duplicated per window, raised again only when severity grows.
+  // Scored on what the trail logs, with the scenario's log-file delay.
+  let delivered: DeliveredFinding[] = [];
+  // Own processing time of an anomaly finding: the mean wall time to score one log file.
+  let perLogFileMs = 0;
+  if (model) {
+    progress('scoring the log files as they are delivered');
+    const logged = played.played
+      .map((p) => p.record)
+      .filter((record) => trailLogs(trailsFor(record), record));
+    const startedScoring = performance.now();
+    delivered = await scoreAsDelivered(model, logged, { delayMs: toLogFiles });
+    // scoreAsDelivered cuts one log file per account, region and 5 minutes.
+    const logFiles = new Set(
+      logged.map(
+        (r) => `${r.recipientAccountId}/${r.awsRegion}/${Math.floor(Date.parse(r.eventTime) / 300_000)}`,
+      ),
+    ).size;
+    perLogFileMs = (performance.now() - startedScoring) / Math.max(1, logFiles);
+    await yieldToEventLoop();
+  }
+  let nextDelivered = 0;
+  /** Answers the anomaly findings delivered by `until` (scenario time), at their delivery time. */
+  const respondDelivered = async (until: number) => {
+    while (nextDelivered < delivered.length && delivered[nextDelivered]!.at <= until) {
+      const { finding, at } = delivered[nextDelivered++]!;
+      simNow = at;
+      const steps = played.played
+        .filter(
+          (p) =>
+            p.step !== undefined &&
+            p.record.userIdentity?.arn === finding.actor.arn &&
+            Date.parse(p.record.eventTime) <= at,
+        )
+        .map((p) => p.step!);
+      const startedResponse = performance.now();
+      // The scoring function's sink records each finding before publishing it.
+      await findingRecords.record(finding.id, findingDigest(finding));
+      await respond({ finding, at: startedResponse, time: at, recordStart: startedResponse - perLogFileMs }, [
+        ...new Set(steps),
+      ]);
+    }
+  };
+
+  /** The anomaly scores of a closed window, for the report's chart (findings come from respondDelivered). */
   const closeWindow = async () => {
     if (!model || pendingWindow.length === 0) {
       pendingWindow.length = 0;
       return;
     }
-    simNow = windowEnd;
-    const startedScoring = performance.now();
-    const scored = scoreWindows(model, pendingWindow);
-    const raised = anomalyFindings(scored, model);
-    const scoredAt = performance.now();
     const attackKeys = new Set(
       pendingWindow.filter((r) => attackEventIds.has(r.eventID ?? '')).map((r) => principalLabel(r)),
     );
-    for (const s of scored) {
+    for (const s of scoreWindows(model, pendingWindow)) {
       scores.push({
         principal: s.window.principal.arn,
         windowStart: s.window.windowStart,
@@ -443,14 +487,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         attack: attackKeys.has(s.window.principal.arn),
         flagged: s.score >= model.threshold,
       });
-    }
-    for (const finding of raised) {
-      const steps = pendingWindow
-        .filter((r) => r.userIdentity?.arn === finding.actor.arn && attackEventIds.has(r.eventID ?? ''))
-        .map((r) => stepByEventId.get(r.eventID!)!);
-      // The scoring function's sink records each finding before publishing it.
-      await findingRecords.record(finding.id, findingDigest(finding));
-      await respond({ finding, at: scoredAt, time: windowEnd, recordStart: startedScoring }, steps);
     }
     pendingWindow.length = 0;
   };
@@ -467,6 +503,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       await closeWindow();
       windowEnd += windowMs;
     }
+    await respondDelivered(time);
     simNow = time;
     reader.observe(record);
     pendingWindow.push(record);
@@ -522,8 +559,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       await respond(entry, item.step !== undefined ? [item.step] : []);
     }
   }
-  // The last window closes at the end of the play (its records are all in).
+  // The last window closes at the end of the play (its records are all in); the last log files arrive after it.
   await closeWindow();
+  await respondDelivered(Number.POSITIVE_INFINITY);
 
   // Touch findings cover every step whose record joined their window.
   for (const report of findingReports) {
@@ -607,8 +645,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     );
   if (forgery && !forgery.refused)
     reasons.push(`a forged finding naming ${forgery.principal} was not refused by the intake`);
-  const toEventBridge = parseDuration(scenario.delivery.toEventBridge) ?? 60_000;
-  const toLogFiles = parseDuration(scenario.delivery.logFiles) ?? 300_000;
   const firstCalls = new Map<string, number>();
   for (const item of played.played) {
     if (item.phase !== 'attack') continue;
@@ -619,8 +655,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     [...firstCalls].map(([arn, firstCall]) => ({ arn, firstCall })),
     findingReports.map((report) => ({
       arn: report.finding.actor.arn,
-      // Touch findings follow the event to EventBridge; anomaly findings wait for the window's last log file.
-      detectedAt: report.time + (report.finding.kind === 'anomaly' ? toLogFiles : toEventBridge),
+      // Touch findings follow the event to EventBridge; anomaly findings are timed at their log file's delivery.
+      detectedAt: report.time + (report.finding.kind === 'anomaly' ? 0 : toEventBridge),
     })),
   );
   const kpis: DrillKpis = {

@@ -87,6 +87,11 @@ const cases: Case[] = [
         () => ({ path: '/', recursive: true, withDecryption: true, maxResults: 10 }),
       ],
       [
+        'GetParametersByPath (parent path, without decryption)',
+        'GetParametersByPath',
+        (d: Deployment) => ({ path: parentOf(parameter(d).name), recursive: false }),
+      ],
+      [
         'GetParameterHistory',
         'GetParameterHistory',
         (d: Deployment) => ({ name: parameter(d).name, withDecryption: true }),
@@ -103,7 +108,46 @@ const cases: Case[] = [
       // A path read returns every parameter under it: one finding, on the first of them.
       decoy: (d) => (eventName === 'GetParametersByPath' ? named(d, 'ssm-parameter', 0) : parameter(d)).name,
       kind: 'resource-access',
-      severity: eventName === 'GetParametersByPath' ? 'medium' : 'high',
+      // A path read returns the values in clear only with decryption: without it, medium.
+      severity: label.endsWith('without decryption)') ? 'medium' : 'high',
+    }),
+  ),
+  ...(
+    [
+      ['parameterFilters', 'Equals'],
+      ['parameterFilters', 'BeginsWith'],
+      ['filters', undefined],
+    ] as const
+  ).map(
+    ([field, option]): Case => ({
+      label: `DescribeParameters filtered on the name (${field}${option ? ` ${option}` : ''})`,
+      regions: REGIONAL,
+      template: 'ssmRole',
+      eventName: 'DescribeParameters',
+      actor: 'role',
+      // The shape of a real record (panther-tests: aws_ssm_decrypt_ssm_params, "Unrelated Event").
+      params: (d) => ({
+        [field]: [{ key: 'Name', ...(option ? { option } : {}), values: [parameter(d).name] }],
+      }),
+      decoy: (d) => parameter(d).name,
+      kind: 'resource-access',
+      severity: 'low',
+    }),
+  ),
+  ...(['Encrypt', 'GenerateDataKey'] as const).map(
+    (eventName): Case => ({
+      label: `kms:${eventName} with the parameter encryption context (a new value written)`,
+      regions: REGIONAL,
+      template: 'kms',
+      eventName,
+      actor: 'role',
+      params: (d) => ({
+        keyId: 'alias/aws/ssm',
+        encryptionContext: { PARAMETER_ARN: parameter(d).arn },
+      }),
+      decoy: (d) => parameter(d).name,
+      kind: 'tamper',
+      severity: 'high',
     }),
   ),
   {

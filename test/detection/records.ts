@@ -65,6 +65,11 @@ export const TEMPLATES = {
   ssm: () => fromStratus('aws.credential-access.ssm-retrieve-securestring-parameters.json', 'GetParameters'),
   /** ssm:GetParameter by an SSO role session (Panther: AWS.SSM.DecryptSSMParams). */
   ssmRole: () => fromPanther('AWS.SSM.DecryptSSMParams', 'Single Secret Accessed in Single Event'),
+  /** ssm:DescribeParameters with a name filter (Panther: AWS.SSM.DecryptSSMParams, unrelated event). */
+  ssmDescribe: () => fromPanther('AWS.SSM.DecryptSSMParams', 'Unrelated Event'),
+  /** ssm:DescribeParameters paging through every parameter (Stratus: ssm-retrieve-securestring-parameters). */
+  ssmList: () =>
+    fromStratus('aws.credential-access.ssm-retrieve-securestring-parameters.json', 'DescribeParameters'),
   /** kms:Decrypt by a role session (Panther: AWS.KMS.CustomerManagedKeyLoss). */
   kms: () => fromPanther('AWS.KMS.CustomerManagedKeyLoss', 'KMS Key Non Deletion Event'),
   /** s3:PutObject data event with bucket and object resources (Panther: ransomware note). */

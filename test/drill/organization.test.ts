@@ -37,7 +37,14 @@ describe('the organization drill (cross-account-role-hop)', () => {
     expect(result.kpis.touchesExpected).toBe(7);
     // Three attack principals (the leaked key, the hopped session, the planted key) of one actor,
     // linked by its address: one incident, one response each, each named within 10 minutes.
-    expect(result.kpis.incidents).toBe(1);
+    // (Benign principals' low or medium anomaly findings, scored as log files arrive, open
+    // incidents of their own that only notify: counted in kpis.incidents, acted on never.)
+    const attackIncidents = result.incidents.filter((incident) =>
+      incident.principals.some((principal) => result.attackPrincipals.includes(principal)),
+    );
+    expect(attackIncidents).toHaveLength(1);
+    // The incident names a role session by its role.
+    expect(attackIncidents[0]!.principals).toHaveLength(result.attackPrincipals.length);
     expect(result.kpis).toMatchObject({ maxResponsesPerAttacker: 1, attackersUnmet: 0 });
     expect(result.kpis.timeToDetectMs.max).toBeLessThanOrEqual(600_000);
   });
