@@ -65,7 +65,9 @@ export function organizationWorld(deployment: Deployment, scenario: Scenario): O
   const regions = organizationRegions(scenario, config.homeRegion);
   const members: MemberWorlds = {};
   for (const [name, account] of Object.entries(organization.members)) {
-    const world = plannedWorld(config, deployment.touch, account);
+    // A seed per member, fixed by its account: each member draws its own names, as the
+    // planter does with a secret seed per account, and the play is the same every run.
+    const world = plannedWorld(config, deployment.touch, account, `drill:${account}`);
     members[name] = {
       ...world,
       // Each member's planted parameters use a key of its own.
